@@ -1,0 +1,114 @@
+package proxy
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestDecodeStrictJSON(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		wantErr string
+	}{
+		{"object", `{"member": "123"}`, ""},
+		{"array", `[{"op":"add","path":"/a","value":1}]`, ""},
+		{"nested duplicates allowed in different objects", `{"a":{"k":1},"b":{"k":2}}`, ""},
+		{"duplicate key", `{"member":"A","member":"B"}`, `key "member" twice`},
+		{"nested duplicate key", `{"a":{"k":1,"k":2}}`, `key "k" twice`},
+		{"trailing data", `{"a":1} {"b":2}`, "data after"},
+		{"trailing garbage", `{"a":1}x`, ""},
+		{"invalid", `{"a":`, "not valid JSON"},
+		{"invalid UTF-8", "{\"a\":\"\xff\"}", "UTF-8"},
+		{"too deep", strings.Repeat("[", 40) + strings.Repeat("]", 40), "deeper"},
+		{"empty", ``, "not valid JSON"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := decodeStrictJSON([]byte(tt.in))
+			if tt.name == "trailing garbage" {
+				if err == nil {
+					t.Fatal("trailing garbage accepted")
+				}
+				return
+			}
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("error = %v, want it to mention %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestDecodeStrictJSONKeepsNumbers(t *testing.T) {
+	v, err := decodeStrictJSON([]byte(`{"min_disk": 12345678901234567890}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := v.(map[string]any)["min_disk"].(json.Number); n.String() != "12345678901234567890" {
+		t.Fatalf("number changed to %s", n)
+	}
+}
+
+func TestParsePointer(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    []string
+		wantErr bool
+	}{
+		{"/name", []string{"name"}, false},
+		{"/a~1b", []string{"a/b"}, false},
+		{"/a~0b", []string{"a~b"}, false},
+		{"/locations/0", []string{"locations", "0"}, false},
+		{"name", nil, true},
+		{"/", nil, true},
+		{"/a~2", nil, true},
+		{"/a~", nil, true},
+		{"/a//b", nil, true},
+	}
+	for _, tt := range tests {
+		got, err := parsePointer(tt.in)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("parsePointer(%q) error = %v, wantErr %v", tt.in, err, tt.wantErr)
+			continue
+		}
+		if strings.Join(got, "|") != strings.Join(tt.want, "|") {
+			t.Errorf("parsePointer(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestParsePatch(t *testing.T) {
+	good := `[{"op":"replace","path":"/name","value":"x"},{"op":"remove","path":"/foo"},{"op":"add","path":"/k","value":null}]`
+	doc, _ := decodeStrictJSON([]byte(good))
+	ops, err := parsePatch(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ops) != 3 || ops[1].HasValue || !ops[2].HasValue || ops[0].Pointer[0] != "name" {
+		t.Fatalf("parsed %+v", ops)
+	}
+	for _, bad := range []string{
+		`{"op":"add"}`,
+		`["add"]`,
+		`[{"path":"/a"}]`,
+		`[{"op":"add"}]`,
+		`[{"op":"add","path":"/a","value":1,"from":"/b"}]`,
+		`[{"op":1,"path":"/a"}]`,
+		`[{"op":"add","path":"a"}]`,
+	} {
+		doc, err := decodeStrictJSON([]byte(bad))
+		if err != nil {
+			t.Fatalf("%s: %v", bad, err)
+		}
+		if _, err := parsePatch(doc); err == nil {
+			t.Errorf("parsePatch accepted %s", bad)
+		}
+	}
+}

@@ -1,0 +1,274 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/imagegate/imagegate/policy"
+)
+
+// filterError is an upstream answer the proxy could not check; it is never forwarded.
+type filterError struct{ err error }
+
+func (e *filterError) Error() string { return "response obligation: " + e.err.Error() }
+func (e *filterError) Unwrap() error { return e.err }
+
+// errHidden turns a single-image answer the caller may not see into a 404.
+var errHidden = errors.New("the caller may not see the image in the answer")
+
+// modifyResponse runs after the upstream answered: timings, cache invalidation, links,
+// and the policy's obligation on the body.
+func (p *Proxy) modifyResponse(resp *http.Response) error {
+	r := resp.Request
+	x := exchangeOf(r)
+	x.upstreamTime = time.Since(x.upstreamStart)
+	x.upstreamStatus = resp.StatusCode
+	p.metrics.ObserveStage("upstream", x.upstreamTime)
+
+	if id := x.op.Params["image_id"]; id != "" && r.Method != http.MethodGet {
+		// Whatever the write did, the cached record may now be wrong.
+		p.enricher.Invalidate(id)
+	}
+	p.rewriteLocation(resp, r)
+
+	if resp.StatusCode != http.StatusOK {
+		// Errors and empty answers carry no image list; they pass as they are.
+		return nil
+	}
+	start := time.Now()
+	defer func() { p.metrics.ObserveStage("filter", time.Since(start)) }()
+	switch x.decision.Filter {
+	case policy.FilterImages:
+		return p.rewriteBody(resp, func(body []byte) ([]byte, error) { return p.filterImages(r, x, body) })
+	case policy.FilterImage:
+		return p.rewriteBody(resp, func(body []byte) ([]byte, error) { return p.checkImage(r, x, body) })
+	case policy.FilterMembers:
+		return p.rewriteBody(resp, func(body []byte) ([]byte, error) {
+			return filterByField(body, "members", "member_id", x.principal.Tenant, &x.filtered)
+		})
+	case policy.FilterTasks:
+		return p.rewriteBody(resp, func(body []byte) ([]byte, error) {
+			return filterByField(body, "tasks", "owner", x.principal.Tenant, &x.filtered)
+		})
+	}
+	if x.op.Name == "versions.list" {
+		return p.rewriteBody(resp, func(body []byte) ([]byte, error) {
+			return bytes.ReplaceAll(body, []byte(upstreamBase(p.upstream)), []byte(clientBase(r))), nil
+		})
+	}
+	return nil
+}
+
+// rewriteBody reads the whole (bounded) answer, lets f rewrite it, and sets it back.
+// Anything unexpected is a filterError: the unfiltered body is never forwarded.
+func (p *Proxy) rewriteBody(resp *http.Response, f func([]byte) ([]byte, error)) error {
+	if ce := resp.Header.Get("Content-Encoding"); ce != "" && ce != "identity" {
+		return &filterError{fmt.Errorf("answer is %s-encoded", ce)}
+	}
+	body, err := readLimited(resp.Body, p.cfg.Limits.MaxResponseBytes)
+	resp.Body.Close()
+	if err != nil {
+		return &filterError{fmt.Errorf("read answer: %w", err)}
+	}
+	out, err := f(body)
+	if err != nil {
+		if errors.Is(err, errHidden) {
+			return err
+		}
+		return &filterError{err}
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(out))
+	resp.ContentLength = int64(len(out))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(out)))
+	resp.Header.Del("Etag")
+	return nil
+}
+
+// listedImage is what the filter reads of each list item; the item itself is passed on
+// byte for byte.
+type listedImage struct {
+	ID         string `json:"id"`
+	Owner      string `json:"owner"`
+	Visibility string `json:"visibility"`
+}
+
+// filterImages keeps the items of a Glance list page the caller may see, asking the
+// policy once for the whole page.
+func (p *Proxy) filterImages(r *http.Request, x *exchange, body []byte) ([]byte, error) {
+	var page map[string]json.RawMessage
+	if err := json.Unmarshal(body, &page); err != nil {
+		return nil, fmt.Errorf("list answer is not a JSON object: %w", err)
+	}
+	var raws []json.RawMessage
+	if err := json.Unmarshal(page["images"], &raws); err != nil || page["images"] == nil {
+		return nil, errors.New(`list answer has no "images" array`)
+	}
+	items := make([]policy.Item, len(raws))
+	for i, raw := range raws {
+		var li listedImage
+		if err := json.Unmarshal(raw, &li); err != nil || li.ID == "" || li.Visibility == "" {
+			return nil, fmt.Errorf("list item %d is not an image record", i)
+		}
+		items[i] = policy.Item{ID: li.ID, Owner: li.Owner, Visibility: li.Visibility}
+	}
+	if err := p.addMemberships(r.Context(), x, items); err != nil {
+		return nil, err
+	}
+	visible, err := p.policy.VisibleIDs(r.Context(), p.input(r, x), items)
+	if err != nil {
+		return nil, err
+	}
+	kept := make([]json.RawMessage, 0, len(raws))
+	lastHidden := ""
+	for i, raw := range raws {
+		if visible[items[i].ID] {
+			kept = append(kept, raw)
+		} else if i == len(raws)-1 {
+			lastHidden = items[i].ID
+		}
+	}
+	x.filtered = len(raws) - len(kept)
+	p.metrics.FilteredItems.Add(float64(x.filtered))
+	if x.filtered == 0 {
+		return body, nil
+	}
+	keptJSON, err := json.Marshal(kept)
+	if err != nil {
+		return nil, err
+	}
+	page["images"] = keptJSON
+	if lastHidden != "" {
+		// The upstream's next link names the last item of its page, which the caller may
+		// not see and so could not name as a marker. Seal it for this caller.
+		next, err := p.sealNextMarker(page["next"], lastHidden, x.principal.Tenant)
+		if err != nil {
+			return nil, err
+		}
+		if next != nil {
+			page["next"] = next
+		}
+	}
+	return json.Marshal(page)
+}
+
+// addMemberships fills in the caller's membership status of the shared images it does
+// not own, looked up in parallel (bounded) through the enrichment cache.
+func (p *Proxy) addMemberships(ctx context.Context, x *exchange, items []policy.Item) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(p.cfg.Enrich.Concurrency)
+	for i := range items {
+		it := &items[i]
+		if it.Visibility != "shared" || it.Owner == x.principal.Tenant {
+			continue
+		}
+		g.Go(func() error {
+			m, err := p.enricher.Membership(ctx, it.ID, x.principal.Tenant)
+			if err != nil {
+				return err
+			}
+			if m != nil {
+				it.MemberStatus = m.Status
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// checkImage makes sure a single-image answer is the image decided on and one the
+// caller may see; otherwise the caller gets a 404.
+func (p *Proxy) checkImage(r *http.Request, x *exchange, body []byte) ([]byte, error) {
+	var li listedImage
+	if err := json.Unmarshal(body, &li); err != nil || li.ID == "" || li.Visibility == "" {
+		return nil, errors.New("image answer is not an image record")
+	}
+	if li.ID != x.op.Params["image_id"] {
+		return nil, fmt.Errorf("upstream answered image %q for %q", li.ID, x.op.Params["image_id"])
+	}
+	item := policy.Item{ID: li.ID, Owner: li.Owner, Visibility: li.Visibility}
+	if x.member != nil {
+		item.MemberStatus = x.member.Status
+	}
+	visible, err := p.policy.VisibleIDs(r.Context(), p.markerInput(r, x), []policy.Item{item})
+	if err != nil {
+		return nil, err
+	}
+	if !visible[li.ID] {
+		return nil, errHidden
+	}
+	return body, nil
+}
+
+// filterByField keeps the entries of body[listKey] whose field equals want.
+func filterByField(body []byte, listKey, field, want string, filtered *int) ([]byte, error) {
+	var page map[string]json.RawMessage
+	if err := json.Unmarshal(body, &page); err != nil {
+		return nil, fmt.Errorf("list answer is not a JSON object: %w", err)
+	}
+	var entries []map[string]json.RawMessage
+	if err := json.Unmarshal(page[listKey], &entries); err != nil || page[listKey] == nil {
+		return nil, fmt.Errorf("list answer has no %q array", listKey)
+	}
+	kept := entries[:0]
+	for _, e := range entries {
+		var v string
+		if err := json.Unmarshal(e[field], &v); err == nil && v == want {
+			kept = append(kept, e)
+		}
+	}
+	*filtered = len(entries) - len(kept)
+	if *filtered == 0 {
+		return body, nil
+	}
+	raw, err := json.Marshal(kept)
+	if err != nil {
+		return nil, err
+	}
+	page[listKey] = raw
+	return json.Marshal(page)
+}
+
+// rewriteLocation points Location headers that name the upstream at the proxy instead.
+func (p *Proxy) rewriteLocation(resp *http.Response, r *http.Request) {
+	loc := resp.Header.Get("Location")
+	if loc == "" {
+		return
+	}
+	if base := upstreamBase(p.upstream); strings.HasPrefix(loc, base) {
+		resp.Header.Set("Location", clientBase(r)+strings.TrimPrefix(loc, base))
+	}
+}
+
+func upstreamBase(u *url.URL) string { return u.Scheme + "://" + u.Host }
+
+// clientBase is the scheme and host the client used to reach the proxy.
+func clientBase(r *http.Request) string {
+	x := exchangeOf(r)
+	scheme := "http"
+	if x != nil && x.tls {
+		scheme = "https"
+	}
+	host := r.Host
+	if x != nil && x.clientHost != "" {
+		host = x.clientHost
+	}
+	return scheme + "://" + host
+}
+
+// slogErrorLog routes ReverseProxy's own error log into the structured log.
+func slogErrorLog(l *slog.Logger) *log.Logger {
+	return slog.NewLogLogger(l.Handler(), slog.LevelWarn)
+}

@@ -4,9 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
-	"net/url"
 	"strings"
 )
 
@@ -50,27 +48,4 @@ func (s markerSealer) unseal(tenant, marker string) (id string, ok bool, err err
 		return "", true, fmt.Errorf("marker %s not found", marker)
 	}
 	return id, true, nil
-}
-
-// sealNextMarker rewrites the marker of a page's next link (a JSON string) when it names
-// hidden. It returns nil when there is nothing to rewrite.
-func (p *Proxy) sealNextMarker(next json.RawMessage, hidden, tenant string) (json.RawMessage, error) {
-	if next == nil {
-		return nil, nil
-	}
-	var link string
-	if err := json.Unmarshal(next, &link); err != nil {
-		return nil, fmt.Errorf("next link is not a string: %w", err)
-	}
-	u, err := url.Parse(link)
-	if err != nil {
-		return nil, fmt.Errorf("next link: %w", err)
-	}
-	q := u.Query()
-	if q.Get("marker") != hidden {
-		return nil, nil
-	}
-	q.Set("marker", p.sealer.seal(tenant, hidden))
-	u.RawQuery = q.Encode()
-	return json.Marshal(u.String())
 }

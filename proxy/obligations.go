@@ -105,63 +105,168 @@ type listedImage struct {
 	Visibility string `json:"visibility"`
 }
 
+// maxExtraPages bounds the upstream pages one filtered list answer may read to fill a
+// page the filter left short.
+const maxExtraPages = 20
+
 // filterImages keeps the items of a Glance list page the caller may see, asking the
-// policy once for the whole page.
+// policy once per upstream page. When filtering leaves the page short and the upstream
+// has more, it reads further upstream pages (at most maxExtraPages) to fill it: a client
+// pager takes a short or empty page for the end of the list.
 func (p *Proxy) filterImages(r *http.Request, x *exchange, body []byte) ([]byte, error) {
-	var page map[string]json.RawMessage
-	if err := json.Unmarshal(body, &page); err != nil {
-		return nil, fmt.Errorf("list answer is not a JSON object: %w", err)
-	}
-	var raws []json.RawMessage
-	if err := json.Unmarshal(page["images"], &raws); err != nil || page["images"] == nil {
-		return nil, errors.New(`list answer has no "images" array`)
-	}
-	items := make([]policy.Item, len(raws))
-	for i, raw := range raws {
-		var li listedImage
-		if err := json.Unmarshal(raw, &li); err != nil || li.ID == "" || li.Visibility == "" {
-			return nil, fmt.Errorf("list item %d is not an image record", i)
-		}
-		items[i] = policy.Item{ID: li.ID, Owner: li.Owner, Visibility: li.Visibility}
-	}
-	if err := p.addMemberships(r.Context(), x, items); err != nil {
-		return nil, err
-	}
-	visible, err := p.policy.VisibleIDs(r.Context(), p.input(r, x), items)
+	original := body
+	page, raws, items, err := p.parseImagePage(r, x, body)
 	if err != nil {
 		return nil, err
 	}
-	kept := make([]json.RawMessage, 0, len(raws))
-	lastHidden := ""
-	for i, raw := range raws {
-		if visible[items[i].ID] {
-			kept = append(kept, raw)
-		} else if i == len(raws)-1 {
-			lastHidden = items[i].ID
+	fetched := false
+	limit := pageLimit(x.query)
+	kept := make([]json.RawMessage, 0, min(len(raws), limit))
+	var next, lastExamined string
+	lastHidden := false
+	nextRaw := page["next"]
+	for extra := 0; ; extra++ {
+		visible, err := p.policy.VisibleIDs(r.Context(), p.input(r, x), items)
+		if err != nil {
+			return nil, err
 		}
+		i := 0
+		for ; i < len(raws) && len(kept) < limit; i++ {
+			lastExamined = items[i].ID
+			lastHidden = !visible[lastExamined]
+			if lastHidden {
+				x.filtered++
+			} else {
+				kept = append(kept, raws[i])
+			}
+		}
+		next, err = nextLink(nextRaw)
+		if err != nil {
+			return nil, err
+		}
+		stoppedEarly := i < len(raws)
+		if stoppedEarly || len(kept) >= limit || next == "" || extra >= maxExtraPages {
+			if stoppedEarly && next == "" {
+				// The upstream had more on this page than fits: continue after the last
+				// item examined.
+				next = "more"
+			}
+			break
+		}
+		body, err := p.fetchUpstreamPage(r, next)
+		if err != nil {
+			return nil, err
+		}
+		fetched = true
+		var more map[string]json.RawMessage
+		if more, raws, items, err = p.parseImagePage(r, x, body); err != nil {
+			return nil, err
+		}
+		nextRaw = more["next"]
 	}
-	x.filtered = len(raws) - len(kept)
 	p.metrics.FilteredItems.Add(float64(x.filtered))
-	if x.filtered == 0 {
-		return body, nil
+	if x.filtered == 0 && !fetched && len(kept) == len(raws) {
+		return original, nil
 	}
 	keptJSON, err := json.Marshal(kept)
 	if err != nil {
 		return nil, err
 	}
 	page["images"] = keptJSON
-	if lastHidden != "" {
-		// The upstream's next link names the last item of its page, which the caller may
-		// not see and so could not name as a marker. Seal it for this caller.
-		next, err := p.sealNextMarker(page["next"], lastHidden, x.principal.Tenant)
+	delete(page, "next")
+	if next != "" && lastExamined != "" {
+		marker := lastExamined
+		if lastHidden {
+			// The caller may not see the last item examined and so could not name it as a
+			// marker: seal it for this caller.
+			marker = p.sealer.seal(x.principal.Tenant, lastExamined)
+		}
+		q := url.Values{}
+		for k, v := range x.query {
+			q[k] = v
+		}
+		q.Set("marker", marker)
+		link, err := json.Marshal(r.URL.Path + "?" + q.Encode())
 		if err != nil {
 			return nil, err
 		}
-		if next != nil {
-			page["next"] = next
-		}
+		page["next"] = link
 	}
 	return json.Marshal(page)
+}
+
+// parseImagePage reads a Glance list page: the page object, its items as raw JSON (passed
+// on byte for byte) and the filter's view of each, memberships included.
+func (p *Proxy) parseImagePage(r *http.Request, x *exchange, body []byte) (map[string]json.RawMessage, []json.RawMessage, []policy.Item, error) {
+	var page map[string]json.RawMessage
+	if err := json.Unmarshal(body, &page); err != nil {
+		return nil, nil, nil, fmt.Errorf("list answer is not a JSON object: %w", err)
+	}
+	var raws []json.RawMessage
+	if err := json.Unmarshal(page["images"], &raws); err != nil || page["images"] == nil {
+		return nil, nil, nil, errors.New(`list answer has no "images" array`)
+	}
+	items := make([]policy.Item, len(raws))
+	for i, raw := range raws {
+		var li listedImage
+		if err := json.Unmarshal(raw, &li); err != nil || li.ID == "" || li.Visibility == "" {
+			return nil, nil, nil, fmt.Errorf("list item %d is not an image record", i)
+		}
+		items[i] = policy.Item{ID: li.ID, Owner: li.Owner, Visibility: li.Visibility}
+	}
+	if err := p.addMemberships(r.Context(), x, items); err != nil {
+		return nil, nil, nil, err
+	}
+	return page, raws, items, nil
+}
+
+// pageLimit is the page size the caller asked for, as Glance reads it (default 25,
+// at most 1000).
+func pageLimit(q url.Values) int {
+	n, err := strconv.Atoi(q.Get("limit"))
+	if err != nil || n <= 0 {
+		return 25
+	}
+	return min(n, 1000)
+}
+
+// nextLink reads a page's next link; "" when there is none.
+func nextLink(raw json.RawMessage) (string, error) {
+	if raw == nil || string(raw) == "null" {
+		return "", nil
+	}
+	var link string
+	if err := json.Unmarshal(raw, &link); err != nil {
+		return "", fmt.Errorf("next link is not a string: %w", err)
+	}
+	return link, nil
+}
+
+// fetchUpstreamPage GETs a next link from the upstream with the identity of the
+// forwarded request.
+func (p *Proxy) fetchUpstreamPage(out *http.Request, link string) ([]byte, error) {
+	ref, err := url.Parse(link)
+	if err != nil || ref.IsAbs() || ref.Host != "" || !strings.HasPrefix(ref.Path, "/v2/images") {
+		return nil, fmt.Errorf("next link %q is not a list link of the upstream", link)
+	}
+	u := *p.upstream
+	u.Path = strings.TrimSuffix(u.Path, "/") + ref.Path
+	u.RawPath = ""
+	u.RawQuery = ref.RawQuery
+	req, err := http.NewRequestWithContext(out.Context(), http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header = out.Header.Clone()
+	resp, err := p.transport.RoundTrip(req)
+	if err != nil {
+		return nil, fmt.Errorf("next page: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("next page: upstream answered %d", resp.StatusCode)
+	}
+	return readLimited(resp.Body, p.cfg.Limits.MaxResponseBytes)
 }
 
 // addMemberships fills in the caller's membership status of the shared images it does

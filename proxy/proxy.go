@@ -54,20 +54,21 @@ type Options struct {
 
 // Proxy is the request path. Build it with New.
 type Proxy struct {
-	cfg      config.Config
-	upstream *url.URL
-	authn    Authenticator
-	router   *route.Router
-	policy   *policy.Engine
-	enricher Enricher
-	audit    *audit.Logger
-	metrics  *metrics.Metrics
-	log      *slog.Logger
-	strip    headerStripper
-	sealer   markerSealer
-	inFlight chan struct{}
-	forward  http.Handler
-	handler  http.Handler
+	cfg       config.Config
+	upstream  *url.URL
+	authn     Authenticator
+	router    *route.Router
+	policy    *policy.Engine
+	enricher  Enricher
+	audit     *audit.Logger
+	metrics   *metrics.Metrics
+	log       *slog.Logger
+	strip     headerStripper
+	sealer    markerSealer
+	inFlight  chan struct{}
+	forward   http.Handler
+	handler   http.Handler
+	transport http.RoundTripper
 }
 
 // New checks the options and builds the handler chain of DESIGN §1.
@@ -100,6 +101,7 @@ func New(o Options) (*Proxy, error) {
 		sealer:   markerSealer{key: o.MarkerKey},
 		inFlight: make(chan struct{}, o.Config.Limits.MaxInFlight),
 	}
+	p.transport = o.Transport
 	p.forward = p.newForwarder(o.Transport)
 
 	// The request path, outermost first. Every step either calls the next or answers the

@@ -19,6 +19,8 @@ const (
 	FilterMembers = "members"
 	// FilterTasks keeps only the caller's own tasks.
 	FilterTasks = "tasks"
+	// FilterTask answers 404 for a task of another tenant.
+	FilterTask = "task"
 )
 
 // Decision is the policy's answer for one request (docs/policy-input.md).
@@ -93,7 +95,7 @@ func parseDecision(rs rego.ResultSet) (Decision, error) {
 		return Decision{}, fmt.Errorf("decision.reasons is %T, want an array", rs)
 	}
 	switch d.Filter {
-	case FilterNone, FilterImages, FilterImage, FilterMembers, FilterTasks:
+	case FilterNone, FilterImages, FilterImage, FilterMembers, FilterTasks, FilterTask:
 	default:
 		return Decision{}, fmt.Errorf("decision.filter %q is unknown", d.Filter)
 	}

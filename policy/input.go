@@ -135,9 +135,12 @@ func (in *Input) Value(items []Item) (ast.Value, error) {
 		)
 	}
 
-	image, err := ast.InterfaceToValue(in.Image)
-	if err != nil {
-		return nil, err
+	// A missing image is null, not {}: the policy tells "no such image" apart by it.
+	var image ast.Value = ast.Null{}
+	if in.Image != nil {
+		if image, err = ast.InterfaceToValue(in.Image); err != nil {
+			return nil, err
+		}
 	}
 	membership := ast.NullTerm()
 	if m := in.Membership; m != nil {

@@ -108,7 +108,7 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 	var ferr *filterError
 	switch {
 	case errors.Is(err, errHidden):
-		p.deny(w, x, http.StatusNotFound, codeNotFound, "not found", []string{"the image in the answer is not visible to the caller"})
+		p.deny(w, x, http.StatusNotFound, codeNotFound, "not found", []string{"the resource in the answer is not visible to the caller"})
 	case errors.As(err, &ferr):
 		p.log.Error("response obligation failed", "request_id", x.requestID, "error", err)
 		p.deny(w, x, http.StatusBadGateway, codeUpstreamBadAnswer, "the upstream's answer could not be checked", nil)

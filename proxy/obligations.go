@@ -63,6 +63,19 @@ func (p *Proxy) modifyResponse(resp *http.Response) error {
 		return p.rewriteBody(resp, func(body []byte) ([]byte, error) {
 			return filterByField(body, "tasks", "owner", x.principal.Tenant, &x.filtered)
 		})
+	case policy.FilterTask:
+		return p.rewriteBody(resp, func(body []byte) ([]byte, error) {
+			var task struct {
+				Owner *string `json:"owner"`
+			}
+			if err := json.Unmarshal(body, &task); err != nil || task.Owner == nil {
+				return nil, errors.New("task answer has no owner")
+			}
+			if *task.Owner != x.principal.Tenant {
+				return nil, errHidden
+			}
+			return body, nil
+		})
 	}
 	if x.op.Name == "versions.list" {
 		return p.rewriteBody(resp, func(body []byte) ([]byte, error) {

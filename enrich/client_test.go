@@ -130,12 +130,16 @@ func TestBurstMakesOneCall(t *testing.T) {
 
 func TestFailuresAreErrors(t *testing.T) {
 	for name, h := range map[string]http.HandlerFunc{
-		"500":         func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(500) },
-		"403":         func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(403) },
-		"not JSON":    func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("<html>")) },
-		"wrong id":    func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(`{"id":"other","visibility":"public"}`)) },
-		"no vis":      func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(`{"id":"img-1"}`)) },
-		"owner type":  func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(`{"id":"img-1","visibility":"public","owner":5}`)) },
+		"500":      func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(500) },
+		"403":      func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(403) },
+		"not JSON": func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("<html>")) },
+		"wrong id": func(w http.ResponseWriter, _ *http.Request) {
+			_, _ = w.Write([]byte(`{"id":"other","visibility":"public"}`))
+		},
+		"no vis": func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(`{"id":"img-1"}`)) },
+		"owner type": func(w http.ResponseWriter, _ *http.Request) {
+			_, _ = w.Write([]byte(`{"id":"img-1","visibility":"public","owner":5}`))
+		},
 		"slow":        func(w http.ResponseWriter, _ *http.Request) { time.Sleep(1500 * time.Millisecond) },
 		"huge answer": func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(make([]byte, 2<<20)) },
 	} {

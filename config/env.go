@@ -188,3 +188,6 @@ func setFromString(v reflect.Value, s string) error {
 // defaultIssuer is the issuer an IMAGEGATE_AUTH_ISSUERS_N_… variable creates; authn fills
 // in its own defaults when it starts.
 func defaultIssuer() authn.IssuerConfig { return authn.IssuerConfig{} }
+
+// String writes the duration as a Go duration string.
+func (d Duration) String() string { return time.Duration(d).String() }

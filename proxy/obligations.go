@@ -43,6 +43,13 @@ func (p *Proxy) modifyResponse(resp *http.Response) error {
 		p.enricher.Invalidate(id)
 	}
 	p.rewriteLocation(resp, r)
+	if x.op.Name == "versions.list" {
+		// The version document links to the upstream by absolute URL (300 from "/",
+		// 200 from "/versions"); point the links at the proxy.
+		return p.rewriteBody(resp, func(body []byte) ([]byte, error) {
+			return bytes.ReplaceAll(body, []byte(upstreamBase(p.upstream)), []byte(clientBase(r))), nil
+		})
+	}
 
 	if resp.StatusCode != http.StatusOK {
 		// Errors and empty answers carry no image list; they pass as they are.
@@ -75,11 +82,6 @@ func (p *Proxy) modifyResponse(resp *http.Response) error {
 				return nil, errHidden
 			}
 			return body, nil
-		})
-	}
-	if x.op.Name == "versions.list" {
-		return p.rewriteBody(resp, func(body []byte) ([]byte, error) {
-			return bytes.ReplaceAll(body, []byte(upstreamBase(p.upstream)), []byte(clientBase(r))), nil
 		})
 	}
 	return nil

@@ -304,3 +304,28 @@ func metricValue(t *testing.T, adminURL, name string) float64 {
 	t.Fatalf("metric %s not found", name)
 	return 0
 }
+
+// TestLinksPointAtTheProxy: the upstream builds absolute links from the Host it is
+// called with; the client must get links to the proxy, never the upstream's address.
+func TestLinksPointAtTheProxy(t *testing.T) {
+	e := testenv.Start(t, testenv.Options{})
+	tok := e.Token(t, "1000", "member")
+	upstreamHost := strings.TrimPrefix(e.Upstream.URL, "http://")
+	proxyHost := strings.TrimPrefix(e.ProxyURL, "http://")
+	for _, path := range []string{"/", "/versions"} {
+		resp, body := e.Request(t, "GET", path, tok, nil)
+		if resp.StatusCode != 200 && resp.StatusCode != 300 {
+			t.Fatalf("%s: %d %s", path, resp.StatusCode, body)
+		}
+		if strings.Contains(string(body), upstreamHost) || !strings.Contains(string(body), proxyHost) {
+			t.Fatalf("%s links: %s", path, body)
+		}
+	}
+	resp, body := e.Request(t, "POST", "/v2/images", tok, strings.NewReader(`{"name":"x"}`), "Content-Type", "application/json")
+	if resp.StatusCode != 201 {
+		t.Fatalf("create: %d %s", resp.StatusCode, body)
+	}
+	if loc := resp.Header.Get("Location"); !strings.HasPrefix(loc, e.ProxyURL+"/v2/images/") {
+		t.Fatalf("Location %q does not point at the proxy", loc)
+	}
+}

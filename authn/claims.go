@@ -45,8 +45,8 @@ func (p claimPath) lookup(claims map[string]any) (any, bool) {
 
 // claimMapper builds a Principal from verified claims, per ClaimsConfig.
 type claimMapper struct {
-	user, tenant, roles, reseller claimPath // reseller.raw == "": not mapped
-	required                      []claimPath
+	user, tenant, roles, reseller, client claimPath // reseller/client .raw == "": not mapped
+	required                              []claimPath
 }
 
 func newClaimMapper(cc ClaimsConfig, required []string) claimMapper {
@@ -58,6 +58,9 @@ func newClaimMapper(cc ClaimsConfig, required []string) claimMapper {
 	if cc.Reseller != "" {
 		m.reseller = newClaimPath(cc.Reseller)
 	}
+	if cc.Client != "" {
+		m.client = newClaimPath(cc.Client)
+	}
 	for _, r := range required {
 		m.required = append(m.required, newClaimPath(r))
 	}
@@ -65,7 +68,7 @@ func newClaimMapper(cc ClaimsConfig, required []string) claimMapper {
 }
 
 // principal maps verified claims to a Principal. The user and tenant claims
-// are required; roles and reseller are optional.
+// are required; roles, reseller and client are optional.
 func (m claimMapper) principal(issuer string, claims jwt.MapClaims) (*Principal, *Error) {
 	for _, r := range m.required {
 		if v, ok := r.lookup(claims); !ok || v == nil {
@@ -84,15 +87,13 @@ func (m claimMapper) principal(issuer string, claims jwt.MapClaims) (*Principal,
 	if err != nil {
 		return nil, err
 	}
-	var reseller string
-	if m.reseller.raw != "" {
-		if v, ok := m.reseller.lookup(claims); ok && v != nil {
-			s, ok := scalarString(v)
-			if !ok {
-				return nil, newError(CodeInvalidClaim, nil, "claim %q must be a string", m.reseller.raw)
-			}
-			reseller = s
-		}
+	reseller, err := optionalString(claims, m.reseller)
+	if err != nil {
+		return nil, err
+	}
+	client, err := optionalString(claims, m.client)
+	if err != nil {
+		return nil, err
 	}
 	exp, _ := claims.GetExpirationTime() // present and valid: the parser required it
 	p := &Principal{
@@ -100,6 +101,7 @@ func (m claimMapper) principal(issuer string, claims jwt.MapClaims) (*Principal,
 		Tenant:   tenant,
 		Roles:    roles,
 		Reseller: reseller,
+		Client:   client,
 		Issuer:   issuer,
 		Claims:   map[string]any(claims),
 	}
@@ -107,6 +109,23 @@ func (m claimMapper) principal(issuer string, claims jwt.MapClaims) (*Principal,
 		p.ExpiresAt = exp.Time
 	}
 	return p, nil
+}
+
+// optionalString returns a string (or number) claim, "" when it is not mapped, absent
+// or null.
+func optionalString(claims map[string]any, p claimPath) (string, *Error) {
+	if p.raw == "" {
+		return "", nil
+	}
+	v, ok := p.lookup(claims)
+	if !ok || v == nil {
+		return "", nil
+	}
+	s, ok := scalarString(v)
+	if !ok {
+		return "", newError(CodeInvalidClaim, nil, "claim %q must be a string", p.raw)
+	}
+	return s, nil
 }
 
 // requiredString returns a non-empty string (or number) claim.

@@ -86,6 +86,18 @@ func TestClaimMapping(t *testing.T) {
 			code:   CodeInvalidClaim,
 		},
 		{
+			name:   "numeric client and reseller (Gcore ids)",
+			cfg:    ClaimsConfig{User: "sub", Tenant: "project_id", Roles: "roles", Reseller: "reseller_id", Client: "client_id"},
+			claims: map[string]any{"sub": "u", "project_id": json.Number("7"), "reseller_id": json.Number("1001"), "client_id": json.Number("42")},
+			want:   Principal{User: "u", Tenant: "7", Roles: []string{}, Reseller: "1001", Client: "42"},
+		},
+		{
+			name:   "client of wrong type",
+			cfg:    ClaimsConfig{User: "sub", Tenant: "project_id", Roles: "roles", Client: "client_id"},
+			claims: map[string]any{"sub": "u", "project_id": "p", "client_id": map[string]any{}},
+			code:   CodeInvalidClaim,
+		},
+		{
 			name:     "required claim present",
 			cfg:      ClaimsConfig{User: "sub", Tenant: "project_id", Roles: "roles"},
 			required: []string{"email", "org.id"},
@@ -113,7 +125,7 @@ func TestClaimMapping(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if p.User != tt.want.User || p.Tenant != tt.want.Tenant || p.Reseller != tt.want.Reseller || p.Issuer != "iss" {
+			if p.User != tt.want.User || p.Tenant != tt.want.Tenant || p.Reseller != tt.want.Reseller || p.Client != tt.want.Client || p.Issuer != "iss" {
 				t.Fatalf("got %+v", p)
 			}
 			if p.Roles == nil || !slices.Equal(p.Roles, tt.want.Roles) {

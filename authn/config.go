@@ -108,6 +108,9 @@ type ClaimsConfig struct {
 	Roles string `yaml:"roles"`
 	// Reseller is the reseller claim; optional in tokens. Empty: not mapped.
 	Reseller string `yaml:"reseller"`
+	// Client is the client (customer account) claim of the Gcore-style dialect, whose
+	// projects belong to one client; optional in tokens. Empty: not mapped.
+	Client string `yaml:"client"`
 }
 
 // KeyFile is a local key file. In YAML it is either a path or a mapping

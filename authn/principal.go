@@ -17,6 +17,8 @@ type Principal struct {
 	Roles []string `json:"roles"`
 	// Reseller is the optional reseller id.
 	Reseller string `json:"reseller,omitempty"`
+	// Client is the optional client (customer account) id.
+	Client string `json:"client,omitempty"`
 	// Issuer is the configured issuer that verified the token.
 	Issuer string `json:"issuer"`
 	// Claims are all of the token's (verified) claims. Numbers are

@@ -1,11 +1,13 @@
 // Package enrich fetches from the upstream what a decision needs and the request lacks:
-// the image record and the caller's membership of it. Lookups use the proxy's service
+// the image record and the caller's membership of it (Glance v2), the image record and
+// the caller's reseller limits and shared images (Gcore-style v1). Lookups use the proxy's service
 // identity, one HTTP client with timeouts, a short-TTL cache invalidated by writes that
 // pass through the proxy, and singleflight, so a burst of requests on one image costs one
 // upstream call.
 package enrich
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -32,6 +34,8 @@ type Observer interface {
 
 // Options configure a Client.
 type Options struct {
+	// Dialect is the upstream's API: glance (the default) or gcore.
+	Dialect string
 	// Upstream is the image API's base URL.
 	Upstream *url.URL
 	// HTTPClient makes the lookups; its Timeout should be set.
@@ -46,6 +50,9 @@ type Options struct {
 	Timeout time.Duration
 	// MaxBodyBytes bounds an upstream answer.
 	MaxBodyBytes int64
+	// ResellerTTL is how long looked-up reseller limits and shared images are reused;
+	// 0 disables caching.
+	ResellerTTL time.Duration
 	// Now is the clock; time.Now when nil.
 	Now      func() time.Time
 	Observer Observer
@@ -53,10 +60,29 @@ type Options struct {
 
 // Client looks up image records and memberships. Safe for concurrent use.
 type Client struct {
-	opts  Options
-	cache *cache
-	group singleflight.Group
+	opts      Options
+	cache     *cache
+	resellers resellerCache
+	group     singleflight.Group
 }
+
+// ImageRef names an image to look up: its id and, in the gcore dialect, the project and
+// region of the path it was reached by (v1 paths name both). Records are cached per id
+// and region.
+type ImageRef struct {
+	ID, Project, Region string
+}
+
+// key is the cache key of the image: its id, and its region when there is one.
+func (r ImageRef) key() string {
+	if r.Region == "" {
+		return r.ID
+	}
+	return r.ID + "\x00" + r.Region
+}
+
+// gcore reports whether the client speaks the Gcore-style v1 dialect.
+func (c *Client) gcore() bool { return c.opts.Dialect == "gcore" }
 
 // ErrUpstream marks a lookup that failed for a reason other than "not found"; the caller
 // must deny the request rather than decide without the facts.
@@ -76,29 +102,43 @@ func New(opts Options) (*Client, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 5 * time.Second
 	}
-	return &Client{opts: opts, cache: newCache(opts.MaxEntries, opts.TTL, opts.Now)}, nil
+	switch opts.Dialect {
+	case "", "glance", "gcore":
+	default:
+		return nil, fmt.Errorf("enrich: unknown dialect %q", opts.Dialect)
+	}
+	c := &Client{opts: opts, cache: newCache(opts.MaxEntries, opts.TTL, opts.Now)}
+	c.resellers = resellerCache{ttl: opts.ResellerTTL, now: opts.Now}
+	return c, nil
 }
 
-// Image returns the upstream's record of image id, or nil when it does not exist.
-func (c *Client) Image(ctx context.Context, id string) (map[string]any, error) {
-	if img, ok := c.cache.image(id); ok {
+// Image returns the upstream's record of the image, or nil when it does not exist.
+func (c *Client) Image(ctx context.Context, ref ImageRef) (map[string]any, error) {
+	key := ref.key()
+	if img, ok := c.cache.image(key); ok {
 		c.observe("image", true)
 		return img, nil
 	}
 	c.observe("image", false)
-	v, err, _ := c.group.Do("i\x00"+id, func() (any, error) {
+	v, err, _ := c.group.Do("i\x00"+key, func() (any, error) {
 		gen := c.cache.generation()
+		path := "/v2/images/" + url.PathEscape(ref.ID)
+		check := checkImage
+		if c.gcore() {
+			path = "/v1/images/" + url.PathEscape(ref.Project) + "/" + url.PathEscape(ref.Region) + "/" + url.PathEscape(ref.ID)
+			check = checkGcoreImage
+		}
 		var img map[string]any
-		found, err := c.getJSON(ctx, "/v2/images/"+url.PathEscape(id), &img)
+		found, err := c.getJSON(ctx, path, &img)
 		if err != nil {
 			return nil, err
 		}
 		if !found {
 			img = nil
-		} else if err := checkImage(img, id); err != nil {
+		} else if err := check(img, ref.ID); err != nil {
 			return nil, err
 		}
-		c.cache.putImage(gen, id, img)
+		c.cache.putImage(gen, key, img)
 		return img, nil
 	})
 	if err != nil {
@@ -121,6 +161,26 @@ func checkImage(img map[string]any, id string) error {
 	case string, nil:
 	default:
 		return fmt.Errorf("%w: image %s has an owner of type %T", ErrUpstream, id, img["owner"])
+	}
+	return nil
+}
+
+// checkGcoreImage refuses a v1 record the policy could misread: one that names another
+// image, or lacks a visibility or a region, or whose project or region is no id.
+func checkGcoreImage(img map[string]any, id string) error {
+	if got, _ := img["id"].(string); got != id {
+		return fmt.Errorf("%w: upstream answered image %q for %q", ErrUpstream, got, id)
+	}
+	if _, ok := img["visibility"].(string); !ok {
+		return fmt.Errorf("%w: image %s has no visibility", ErrUpstream, id)
+	}
+	if _, ok := idString(img["region_id"]); !ok {
+		return fmt.Errorf("%w: image %s has no region_id", ErrUpstream, id)
+	}
+	if p, ok := img["project_id"]; ok && p != nil {
+		if _, ok := idString(p); !ok {
+			return fmt.Errorf("%w: image %s has a project_id of type %T", ErrUpstream, id, p)
+		}
 	}
 	return nil
 }
@@ -161,7 +221,7 @@ func (c *Client) Membership(ctx context.Context, imageID, tenant string) (*Membe
 
 // Invalidate forgets what is cached about an image; the proxy calls it for every write
 // to the image that passes through it.
-func (c *Client) Invalidate(imageID string) { c.cache.forget(imageID) }
+func (c *Client) Invalidate(ref ImageRef) { c.cache.forget(ref.key()) }
 
 func (c *Client) observe(kind string, hit bool) {
 	if c.opts.Observer != nil {
@@ -177,6 +237,7 @@ func (c *Client) getJSON(ctx context.Context, path string, into any) (found bool
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.Timeout)
 	defer cancel()
 	u := *c.opts.Upstream
+	path, u.RawQuery, _ = strings.Cut(path, "?")
 	u.Path = strings.TrimSuffix(u.Path, "/") + path
 	u.RawPath = ""
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
@@ -207,7 +268,12 @@ func (c *Client) getJSON(ctx context.Context, path string, into any) (found bool
 	if int64(len(body)) > c.opts.MaxBodyBytes {
 		return false, fmt.Errorf("%w: GET %s: answer over %d bytes", ErrUpstream, path, c.opts.MaxBodyBytes)
 	}
-	if err := json.Unmarshal(body, into); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if c.gcore() {
+		// v1 ids are numbers: keep their digits exact.
+		dec.UseNumber()
+	}
+	if err := dec.Decode(into); err != nil {
 		return false, fmt.Errorf("%w: GET %s: %v", ErrUpstream, path, err)
 	}
 	return true, nil

@@ -56,11 +56,11 @@ func imageHandler(w http.ResponseWriter, r *http.Request) {
 func TestImageAndMembership(t *testing.T) {
 	c, f := newClient(t, imageHandler, time.Minute, time.Now)
 	ctx := context.Background()
-	img, err := c.Image(ctx, "img-1")
+	img, err := c.Image(ctx, ImageRef{ID: "img-1"})
 	if err != nil || img["owner"] != "1000" {
 		t.Fatalf("image = %v, %v", img, err)
 	}
-	if img, err := c.Image(ctx, "missing"); err != nil || img != nil {
+	if img, err := c.Image(ctx, ImageRef{ID: "missing"}); err != nil || img != nil {
 		t.Fatalf("missing image = %v, %v", img, err)
 	}
 	m, err := c.Membership(ctx, "img-1", "2000")
@@ -71,8 +71,8 @@ func TestImageAndMembership(t *testing.T) {
 		t.Fatalf("no membership = %+v, %v", m, err)
 	}
 	before := f.calls.Load()
-	_, _ = c.Image(ctx, "img-1")
-	_, _ = c.Image(ctx, "missing")
+	_, _ = c.Image(ctx, ImageRef{ID: "img-1"})
+	_, _ = c.Image(ctx, ImageRef{ID: "missing"})
 	_, _ = c.Membership(ctx, "img-1", "3000")
 	if f.calls.Load() != before {
 		t.Fatal("cached answers (also negative ones) went upstream again")
@@ -85,20 +85,20 @@ func TestCacheExpiresAndInvalidates(t *testing.T) {
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	c, f := newClient(t, imageHandler, 5*time.Second, clock)
 	ctx := context.Background()
-	_, _ = c.Image(ctx, "img-1")
-	_, _ = c.Image(ctx, "img-1")
+	_, _ = c.Image(ctx, ImageRef{ID: "img-1"})
+	_, _ = c.Image(ctx, ImageRef{ID: "img-1"})
 	if f.calls.Load() != 1 {
 		t.Fatalf("calls = %d", f.calls.Load())
 	}
 	mu.Lock()
 	now = now.Add(6 * time.Second)
 	mu.Unlock()
-	_, _ = c.Image(ctx, "img-1")
+	_, _ = c.Image(ctx, ImageRef{ID: "img-1"})
 	if f.calls.Load() != 2 {
 		t.Fatalf("expired entry reused: calls = %d", f.calls.Load())
 	}
-	c.Invalidate("img-1")
-	_, _ = c.Image(ctx, "img-1")
+	c.Invalidate(ImageRef{ID: "img-1"})
+	_, _ = c.Image(ctx, ImageRef{ID: "img-1"})
 	if f.calls.Load() != 3 {
 		t.Fatalf("invalidated entry reused: calls = %d", f.calls.Load())
 	}
@@ -112,7 +112,7 @@ func TestBurstMakesOneCall(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if img, err := c.Image(context.Background(), "img-1"); err != nil || img == nil {
+			if img, err := c.Image(context.Background(), ImageRef{ID: "img-1"}); err != nil || img == nil {
 				t.Errorf("burst lookup: %v %v", img, err)
 			}
 		}()
@@ -145,7 +145,7 @@ func TestFailuresAreErrors(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			c, _ := newClient(t, h, time.Minute, time.Now)
-			img, err := c.Image(context.Background(), "img-1")
+			img, err := c.Image(context.Background(), ImageRef{ID: "img-1"})
 			if !errors.Is(err, ErrUpstream) || img != nil {
 				t.Fatalf("image = %v, err = %v; want ErrUpstream", img, err)
 			}

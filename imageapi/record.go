@@ -88,11 +88,13 @@ func (rc *recorder) record(r *http.Request, route string, now time.Time) {
 }
 
 // Stats returns a snapshot of the request counters.
-func (a *API) Stats() Stats {
-	a.rec.mu.Lock()
-	defer a.rec.mu.Unlock()
-	s := Stats{Total: a.rec.total, Routes: make(map[string]int64, len(a.rec.routes))}
-	for k, v := range a.rec.routes {
+func (a *API) Stats() Stats { return a.rec.stats() }
+
+func (rc *recorder) stats() Stats {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	s := Stats{Total: rc.total, Routes: make(map[string]int64, len(rc.routes))}
+	for k, v := range rc.routes {
 		s.Routes[k] = v
 	}
 	return s
@@ -100,14 +102,16 @@ func (a *API) Stats() Stats {
 
 // Requests returns the recorded requests, oldest first (at most
 // Options.RequestLogSize of them).
-func (a *API) Requests() []RecordedRequest {
-	a.rec.mu.Lock()
-	defer a.rec.mu.Unlock()
+func (a *API) Requests() []RecordedRequest { return a.rec.requests() }
+
+func (rc *recorder) requests() []RecordedRequest {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
 	var out []RecordedRequest
-	if a.rec.full {
-		out = append(out, a.rec.ring[a.rec.next:]...)
+	if rc.full {
+		out = append(out, rc.ring[rc.next:]...)
 	}
-	out = append(out, a.rec.ring[:a.rec.next]...)
+	out = append(out, rc.ring[:rc.next]...)
 	for i := range out {
 		out[i].Header = out[i].Header.Clone()
 	}

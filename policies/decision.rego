@@ -9,9 +9,11 @@
 #   2. no tenant in the principal                  403 forbidden
 #   3. operation or dialect not covered            403 forbidden
 #   4. malformed request (body, patch, filters)    400 bad_request
-#   5. image missing or not visible to the caller  404 not_found, hide
-#   6. no role of the caller grants the operation  403 forbidden
-#   7. the change rules of images and members      404 not_found, else 403 forbidden
+#   5. a project in the path not the caller's      403 forbidden (gcore dialect)
+#   6. image missing or not visible to the caller  404 not_found, hide
+#   7. no role of the caller grants the operation  403 forbidden
+#   8. the change rules of images, members,        404 not_found, else 403 forbidden
+#      metadata, reseller limits and shared images
 #
 # so that a caller learns whether an image exists only by seeing it, and nothing of the
 # image before that. Every decision explains itself in `reasons`, allowed ones too.
@@ -19,8 +21,10 @@ package imagegate
 
 import rego.v1
 
+import data.imagegate.gcore
 import data.imagegate.images
 import data.imagegate.members
+import data.imagegate.reseller
 import data.imagegate.roles
 import data.imagegate.visibility
 
@@ -33,8 +37,10 @@ decision := refusal(500, "policy_error", unsupported_input) if {
 	not roles.known
 } else := refusal(400, "bad_request", malformed) if {
 	count(malformed) > 0
+} else := refusal(403, "forbidden", out_of_scope) if {
+	count(out_of_scope) > 0
 } else := concealment if {
-	count(visibility.concealed) > 0
+	count(concealed) > 0
 } else := refusal(403, "forbidden", roles.reasons) if {
 	not roles.allowed
 } else := refusal(404, "not_found", not_found) if {
@@ -44,7 +50,14 @@ decision := refusal(500, "policy_error", unsupported_input) if {
 } else := permission
 
 # visible_ids are the ids of input.items the caller may see (a set).
-visible_ids := visibility.visible_ids
+visible_ids := gcore.visible_ids if {
+	input.operation.dialect == "gcore"
+} else := visibility.visible_ids
+
+# concealed explains why the image the operation names is answered as missing.
+concealed := gcore.concealed if {
+	input.operation.dialect == "gcore"
+} else := visibility.concealed
 
 # unsupported_input explains an input these policies were not written for.
 unsupported_input contains sprintf("input version %v is not supported; this policy reads version 1", [version]) if {
@@ -60,7 +73,9 @@ no_tenant contains "the caller has no tenant (project)" if visibility.tenant == 
 # checks that no package says anything about an operation it is not the concern of).
 default concern := ""
 
-concern := concerns[input.operation.name]
+concern := concerns[input.operation.name] if input.operation.dialect == "glance"
+
+concern := gcore_concerns[input.operation.name] if input.operation.dialect == "gcore"
 
 concerns := {
 	"images.list": "list",
@@ -81,6 +96,12 @@ concerns := {
 	"members.delete": "members",
 }
 
+# gcore_concerns are the concerns of the Gcore-style v1 dialect's operations.
+gcore_concerns := object.union(
+	{op: "gcore" | some op in roles.gcore_operations - reseller.operations},
+	{op: "reseller" | some op in reseller.operations},
+)
+
 # malformed explains why the request itself is wrong, whatever image it names.
 malformed := images.malformed if {
 	concern == "images"
@@ -88,6 +109,15 @@ malformed := images.malformed if {
 	concern == "members"
 } else := visibility.malformed if {
 	concern == "list"
+} else := gcore.malformed if {
+	concern == "gcore"
+} else := reseller.malformed if {
+	concern == "reseller"
+} else := set()
+
+# out_of_scope explains why the caller may not act in the project the path names.
+out_of_scope := gcore.out_of_scope if {
+	concern == "gcore"
 } else := set()
 
 # not_found explains why the caller may not reach the members it asks for.
@@ -100,6 +130,10 @@ forbidden := images.forbidden if {
 	concern == "images"
 } else := members.forbidden if {
 	concern == "members"
+} else := gcore.forbidden if {
+	concern == "gcore"
+} else := reseller.forbidden if {
+	concern == "reseller"
 } else := set()
 
 # grounds explain, beside the roles, why the request is allowed.
@@ -107,6 +141,10 @@ grounds := visibility.grounds | images.grounds if {
 	concern == "images"
 } else := visibility.grounds | members.grounds if {
 	concern == "members"
+} else := gcore.grounds if {
+	concern == "gcore"
+} else := reseller.grounds if {
+	concern == "reseller"
 } else := visibility.grounds | list_grounds
 
 list_grounds contains sprintf("the list is filtered to the images tenant %s sees", [visibility.tenant]) if {
@@ -116,9 +154,18 @@ list_grounds contains sprintf("the list is filtered to the images tenant %s sees
 # filter is the obligation on an allowed response.
 default filter := ""
 
-filter := "images" if input.operation.name == "images.list"
+filter := "images" if {
+	input.operation.dialect == "glance"
+	input.operation.name == "images.list"
+}
 
 filter := "image" if input.operation.name == "images.get"
+
+# A v1 list answers {"count", "results"}: filtered through visible_ids, count adjusted.
+filter := "results" if {
+	input.operation.dialect == "gcore"
+	input.operation.name in gcore.list_operations
+}
 
 # An upstream that trusts the proxy's service identity answers every member of an image
 # and every task; a caller who does not manage them sees only its own.
@@ -150,7 +197,7 @@ concealment := {
 	"allow": false,
 	"status": 404,
 	"code": "not_found",
-	"reasons": sort(visibility.concealed),
+	"reasons": sort(concealed),
 	"hide": true,
 	"filter": "",
 }

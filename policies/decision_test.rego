@@ -165,7 +165,7 @@ test_unknown_operation if {
 }
 
 test_other_dialect if {
-	decide({"dialect": "gcore", "op": "images.get", "roles": ["admin"]}) == denial(403, "forbidden", ["dialect gcore is not covered by this policy"])
+	decide({"dialect": "swift", "op": "images.get", "roles": ["admin"]}) == denial(403, "forbidden", ["dialect swift is not covered by this policy"])
 }
 
 test_malformed_request if {

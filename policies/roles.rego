@@ -1,7 +1,9 @@
 # Package imagegate.roles decides which of the caller's roles let it run an operation,
 # and whether the caller is a cloud admin.
 #
-# The tables are data, not Rego: data.imagegate.rbac in policies/data.json.
+# The tables are data, not Rego: data.imagegate.rbac in policies/data.json for the Glance
+# dialect, data.imagegate.gcore.rbac for the Gcore-style v1 dialect (same shape, plus
+# reseller_admin: role name -> true for the admins of one reseller, docs/gcore.md).
 #
 #   permissions  group name -> {operation name: true}
 #   roles        role name  -> [group name, ...]
@@ -59,6 +61,51 @@ operations := {
 	"info.stores",
 }
 
+# gcore_operations is the operation vocabulary of the Gcore-style v1 dialect.
+gcore_operations := {
+	"images.list",
+	"images.create",
+	"projectimages.list",
+	"images.get",
+	"images.update",
+	"images.delete",
+	"metadata.list",
+	"metadata.create",
+	"metadata.replace",
+	"metadata_item.get",
+	"metadata_item.delete",
+	"reseller_image.get",
+	"reseller_image.set",
+	"reseller_image.delete",
+	"shared_image.list",
+	"shared_image.set",
+	"shared_image.delete",
+}
+
+# dialect_operations are the vocabularies of the dialects these policies cover.
+dialect_operations := {"glance": operations, "gcore": gcore_operations}
+
+# dialect is the dialect of the requested operation, null when the input has none.
+dialect := object.get(input, ["operation", "dialect"], null)
+
+# role_groups, permissions, cloud_admin_table and reseller_admin_table are the role tables
+# of the dialect (each named by its full path, so that `with` on one of them works).
+role_groups := data.imagegate.gcore.rbac.roles if {
+	dialect == "gcore"
+} else := data.imagegate.rbac.roles
+
+permissions := data.imagegate.gcore.rbac.permissions if {
+	dialect == "gcore"
+} else := data.imagegate.rbac.permissions
+
+cloud_admin_table := data.imagegate.gcore.rbac.cloud_admin if {
+	dialect == "gcore"
+} else := data.imagegate.rbac.cloud_admin
+
+reseller_admin_table := data.imagegate.gcore.rbac.reseller_admin if {
+	dialect == "gcore"
+} else := data.imagegate.rbac.reseller_admin
+
 # operation is the name of the requested operation, "" when the input has none.
 default operation := ""
 
@@ -69,18 +116,16 @@ operation := name if {
 
 # known holds when the request is an operation of the dialect these policies cover.
 known if {
-	input.operation.dialect == "glance"
-	input.operation.name in operations
+	input.operation.name in dialect_operations[dialect]
 }
 
 # unknown explains why the request is not an operation these policies cover.
 unknown contains sprintf("dialect %v is not covered by this policy", [dialect]) if {
-	dialect := object.get(input, ["operation", "dialect"], null)
-	dialect != "glance"
+	not dialect_operations[dialect]
 }
 
 unknown contains sprintf("unknown operation %q", [operation]) if {
-	not operation in operations
+	not operation in object.get(dialect_operations, [dialect], operations)
 }
 
 # caller_roles are the principal's roles (strings only, as given), for reasons.
@@ -93,10 +138,8 @@ caller_roles := [role |
 # with a permission group that lists it. (A role that is not a string names no entry.)
 granting contains role if {
 	op := input.operation.name
-	groups := data.imagegate.rbac.roles
-	permissions := data.imagegate.rbac.permissions
 	some role in input.principal.roles
-	some group in groups[role]
+	some group in role_groups[role]
 	permissions[group][op] == true
 }
 
@@ -114,7 +157,6 @@ reasons contains sprintf("no role of [%s] grants %s", [concat(", ", caller_roles
 
 # cloud_admin_roles are the caller's roles that make it a cloud admin.
 cloud_admin_roles contains role if {
-	cloud_admin_table := data.imagegate.rbac.cloud_admin
 	some role in input.principal.roles
 	cloud_admin_table[role] == true
 }
@@ -122,3 +164,13 @@ cloud_admin_roles contains role if {
 # cloud_admin holds when the caller is a cloud admin: it sees every project's images and
 # may make images public, change their owner and their locations.
 cloud_admin if count(cloud_admin_roles) > 0
+
+# reseller_admin_roles are the caller's roles that make it the admin of its own reseller
+# (principal.reseller): it sets the image limits of that reseller only.
+reseller_admin_roles contains role if {
+	some role in input.principal.roles
+	reseller_admin_table[role] == true
+}
+
+# reseller_admin holds when the caller is the admin of its reseller.
+reseller_admin if count(reseller_admin_roles) > 0

@@ -206,8 +206,71 @@ test_unknown_operation if {
 }
 
 test_other_dialect_not_covered if {
-	not roles.known with input as fx.call({"dialect": "gcore", "op": "images.get"})
-	roles.unknown == {"dialect gcore is not covered by this policy"} with input as fx.call({"dialect": "gcore", "op": "images.get"})
+	not roles.known with input as fx.call({"dialect": "swift", "op": "images.get"})
+	roles.unknown == {"dialect swift is not covered by this policy"} with input as fx.call({"dialect": "swift", "op": "images.get"})
+}
+
+test_gcore_operations_known[op] if {
+	some op in roles.gcore_operations
+	roles.known with input as fx.gcall({"op": op})
+	roles.unknown == set() with input as fx.gcall({"op": op})
+}
+
+test_glance_only_operation_unknown_in_gcore if {
+	roles.unknown == {`unknown operation "members.list"`} with input as fx.gcall({"op": "members.list"})
+}
+
+# The gcore role table (docs/gcore.md): what each role may run.
+gcore_needs := {
+	"images.list": "reader", "projectimages.list": "reader", "images.get": "reader",
+	"metadata.list": "reader", "metadata_item.get": "reader",
+	"images.create": "member", "images.update": "member", "images.delete": "member",
+	"metadata.create": "member", "metadata.replace": "member", "metadata_item.delete": "member",
+	"reseller_image.get": "reseller_admin", "reseller_image.set": "reseller_admin",
+	"reseller_image.delete": "reseller_admin", "shared_image.list": "reseller_admin",
+	"shared_image.set": "reseller_admin", "shared_image.delete": "reseller_admin",
+}
+
+gcore_rank := {"observer": 0, "reader": 0, "member": 1, "client_admin": 1, "reseller_admin": 2, "admin": 2}
+
+test_gcore_role_table[name] if {
+	some op, least in gcore_needs
+	some role, rank in gcore_rank
+	name := sprintf("%s %s", [role, op])
+	want := rank >= gcore_rank[least]
+	got := gcore_allowed(role, op)
+	got == want
+}
+
+gcore_allowed(role, op) if {
+	roles.allowed with input as fx.gcall({"op": op, "roles": [role]})
+} else := false
+
+test_gcore_table_covers_every_operation if {
+	object.keys(gcore_needs) == roles.gcore_operations
+}
+
+test_gcore_admins if {
+	roles.cloud_admin with input as fx.gcall({"roles": ["admin"]})
+	not roles.cloud_admin with input as fx.gcall({"roles": ["reseller_admin"]})
+	roles.reseller_admin with input as fx.gcall({"roles": ["reseller_admin"]})
+	not roles.reseller_admin with input as fx.gcall({"roles": ["client_admin"]})
+	not roles.reseller_admin with input as fx.call({"roles": ["reseller_admin"]})
+	roles.reseller_admin with input as fx.call({"roles": ["reseller_admin"]}) with data.imagegate.rbac.reseller_admin as {"reseller_admin": true}
+}
+
+test_shipped_gcore_data_is_consistent if {
+	every _, groups in data.imagegate.gcore.rbac.roles {
+		every group in groups {
+			data.imagegate.gcore.rbac.permissions[group]
+		}
+	}
+	every _, ops in data.imagegate.gcore.rbac.permissions {
+		every op, granted in ops {
+			op in roles.gcore_operations
+			granted == true
+		}
+	}
 }
 
 test_missing_operation if {

@@ -6,6 +6,9 @@
 #   - I is public or community,
 #   - I is shared and T is a member of it, whatever the membership's status,
 #   - or the caller is a cloud admin.
+# For a caller whose reseller limits the public images of the region (package reseller),
+# a public image it does not own is seen only when the limit allows it or it is shared
+# with one of the caller's entities, by id and in lists; a cloud admin is not limited.
 # A private image is its owner's alone. An image the caller does not see is answered
 # with 404 on every path under it, so that nothing tells it exists.
 #
@@ -18,6 +21,7 @@ package imagegate.visibility
 
 import rego.v1
 
+import data.imagegate.reseller
 import data.imagegate.roles
 
 # tenant is the caller's tenant (project), "" when it has none.
@@ -75,7 +79,10 @@ sight := sprintf("tenant %s owns image %s", [tenant, image.id]) if {
 	tenant != ""
 	image.owner == tenant
 } else := sprintf("image %s is %s", [image.id, image.visibility]) if {
-	image.visibility in {"public", "community"}
+	image.visibility == "community"
+} else := sprintf("image %s is public", [image.id]) if {
+	image.visibility == "public"
+	reseller.public_available(image.id)
 } else := sprintf("tenant %s is a member (%v) of shared image %s", [tenant, input.resource.membership.status, image.id]) if {
 	image.visibility == "shared"
 	member
@@ -165,6 +172,15 @@ visible_ids contains item.id if {
 	view := others_view
 	some item in input.items
 	view[item.visibility][item.member_status]
+	not withheld(item)
+}
+
+# withheld holds for a public image the caller's reseller limit does not allow.
+withheld(item) if {
+	reseller.limited
+	item.visibility == "public"
+	not roles.cloud_admin
+	not reseller.public_available(item.id)
 }
 
 # listing holds when the items are a list page, not one image reached by id.

@@ -21,6 +21,9 @@ const (
 	FilterTasks = "tasks"
 	// FilterTask answers 404 for a task of another tenant.
 	FilterTask = "task"
+	// FilterResults filters a v1 list page ({"count", "results"}) through visible_ids and
+	// lowers count by what it removed (gcore dialect).
+	FilterResults = "results"
 )
 
 // Decision is the policy's answer for one request (docs/policy-input.md).
@@ -36,13 +39,25 @@ type Decision struct {
 // ErrEvaluation marks a failure to evaluate the policy; the request is denied.
 var ErrEvaluation = errors.New("policy evaluation failed")
 
+var errNoPolicy = fmt.Errorf("%w: no policy loaded yet", ErrEvaluation)
+
 // Decide evaluates data.imagegate.decision. A result that is missing or not of the
 // contract's shape is an error: the caller denies.
 func (e *Engine) Decide(ctx context.Context, in *Input) (Decision, string, error) {
 	p := e.current.Load()
+	if p == nil {
+		return Decision{}, "", errNoPolicy
+	}
 	v, err := in.Value(nil)
 	if err != nil {
 		return Decision{}, p.revision, fmt.Errorf("%w: build input: %v", ErrEvaluation, err)
+	}
+	var key memoKey
+	if p.memo != nil {
+		key = keyOf(v)
+		if d, ok := p.memo.decision(key); ok {
+			return d, p.revision, nil
+		}
 	}
 	rs, err := p.decision.Eval(ctx, rego.EvalParsedInput(v))
 	if err != nil {
@@ -51,6 +66,9 @@ func (e *Engine) Decide(ctx context.Context, in *Input) (Decision, string, error
 	d, err := parseDecision(rs)
 	if err != nil {
 		return Decision{}, p.revision, fmt.Errorf("%w: %v", ErrEvaluation, err)
+	}
+	if p.memo != nil {
+		p.memo.putDecision(key, d)
 	}
 	return d, p.revision, nil
 }
@@ -95,7 +113,7 @@ func parseDecision(rs rego.ResultSet) (Decision, error) {
 		return Decision{}, fmt.Errorf("decision.reasons is %T, want an array", rs)
 	}
 	switch d.Filter {
-	case FilterNone, FilterImages, FilterImage, FilterMembers, FilterTasks, FilterTask:
+	case FilterNone, FilterImages, FilterImage, FilterMembers, FilterTasks, FilterTask, FilterResults:
 	default:
 		return Decision{}, fmt.Errorf("decision.filter %q is unknown", d.Filter)
 	}
@@ -134,15 +152,26 @@ func (d *Decision) normalize() {
 }
 
 // VisibleIDs evaluates data.imagegate.visible_ids once for a whole list page and returns
-// the ids the caller may see.
+// the ids the caller may see. The map may be shared with other callers: read it only.
 func (e *Engine) VisibleIDs(ctx context.Context, in *Input, items []Item) (map[string]bool, error) {
 	p := e.current.Load()
+	if p == nil {
+		return nil, errNoPolicy
+	}
 	if items == nil {
 		items = []Item{}
 	}
 	v, err := in.Value(items)
 	if err != nil {
 		return nil, fmt.Errorf("%w: build input: %v", ErrEvaluation, err)
+	}
+	var key memoKey
+	memoize := p.memo != nil && len(items) <= memoPageItems
+	if memoize {
+		key = keyOf(v)
+		if ids, ok := p.memo.page(key); ok {
+			return ids, nil
+		}
 	}
 	rs, err := p.visible.Eval(ctx, rego.EvalParsedInput(v))
 	if err != nil {
@@ -162,6 +191,9 @@ func (e *Engine) VisibleIDs(ctx context.Context, in *Input, items []Item) (map[s
 			return nil, fmt.Errorf("%w: visible_ids holds a %T", ErrEvaluation, id)
 		}
 		out[s] = true
+	}
+	if memoize {
+		p.memo.putPage(key, out)
 	}
 	return out, nil
 }

@@ -34,6 +34,8 @@ type Item struct {
 	Owner        string `json:"owner"`
 	Visibility   string `json:"visibility"`
 	MemberStatus string `json:"member_status,omitempty"`
+	// Region is the item's region id (gcore dialect); "" leaves it out of the input.
+	Region string `json:"region,omitempty"`
 }
 
 // Input is everything the policy may look at for one request. It is turned into OPA's
@@ -53,9 +55,14 @@ type Input struct {
 	Image map[string]any
 	// Membership is the caller's membership of Image; nil when none.
 	Membership *Membership
-	// Dialect and UpstreamMode describe the deployment.
+	// Reseller holds the reseller limits and shared images that concern the caller, as
+	// looked up on the upstream (reseller.source upstream); nil when not looked up.
+	Reseller map[string]any
+	// Dialect and UpstreamMode describe the deployment; Region is the configured region
+	// of a Glance upstream (reseller.region).
 	Dialect      string
 	UpstreamMode string
+	Region       string
 }
 
 // Value builds the OPA input document; items are added for the list filter.
@@ -130,6 +137,7 @@ func (in *Input) Value(items []Item) (ast.Value, error) {
 			ast.Item(ast.StringTerm("tenant"), ast.StringTerm(p.Tenant)),
 			ast.Item(ast.StringTerm("roles"), ast.ArrayTerm(roles...)),
 			ast.Item(ast.StringTerm("reseller"), ast.StringTerm(p.Reseller)),
+			ast.Item(ast.StringTerm("client"), ast.StringTerm(p.Client)),
 			ast.Item(ast.StringTerm("issuer"), ast.StringTerm(p.Issuer)),
 			ast.Item(ast.StringTerm("claims"), ast.NewTerm(claims)),
 		)
@@ -149,13 +157,21 @@ func (in *Input) Value(items []Item) (ast.Value, error) {
 			ast.Item(ast.StringTerm("status"), ast.StringTerm(m.Status)),
 		)
 	}
+	var reseller ast.Value = ast.Null{}
+	if in.Reseller != nil {
+		if reseller, err = ast.InterfaceToValue(in.Reseller); err != nil {
+			return nil, err
+		}
+	}
 	resource := ast.NewObject(
 		ast.Item(ast.StringTerm("image"), ast.NewTerm(image)),
 		ast.Item(ast.StringTerm("membership"), membership),
+		ast.Item(ast.StringTerm("reseller"), ast.NewTerm(reseller)),
 	)
 	cfg := ast.NewObject(
 		ast.Item(ast.StringTerm("dialect"), ast.StringTerm(in.Dialect)),
 		ast.Item(ast.StringTerm("upstream_mode"), ast.StringTerm(in.UpstreamMode)),
+		ast.Item(ast.StringTerm("region"), ast.StringTerm(in.Region)),
 	)
 
 	itemsTerm := ast.NullTerm()
@@ -166,12 +182,16 @@ func (in *Input) Value(items []Item) (ast.Value, error) {
 			if it.MemberStatus != "" {
 				ms = ast.StringTerm(it.MemberStatus)
 			}
-			arr[i] = ast.ObjectTerm(
+			obj := ast.NewObject(
 				ast.Item(ast.StringTerm("id"), ast.StringTerm(it.ID)),
 				ast.Item(ast.StringTerm("owner"), ast.StringTerm(it.Owner)),
 				ast.Item(ast.StringTerm("visibility"), ast.StringTerm(it.Visibility)),
 				ast.Item(ast.StringTerm("member_status"), ms),
 			)
+			if it.Region != "" {
+				obj.Insert(ast.StringTerm("region"), ast.StringTerm(it.Region))
+			}
+			arr[i] = ast.NewTerm(obj)
 		}
 		itemsTerm = ast.ArrayTerm(arr...)
 	}

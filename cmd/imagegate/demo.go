@@ -57,6 +57,8 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"delegated: the image API enforces too, like real Glance; service: the image API enforces nothing and the proxy alone decides")
 	auditFile := fs.String("audit-file", "", "write decision events to this file instead of stdout")
 	ttl := fs.Duration("token-ttl", 12*time.Hour, "lifetime of the sample tokens")
+	gcoreListen := fs.String("gcore-listen", "127.0.0.1:8081",
+		"listener of a second proxy for the Gcore-style v1 dialect, in front of an in-memory v1 API with two resellers (empty: none)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -103,6 +105,11 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if *gcoreListen != "" {
+		if err := mintGcoreTokens(signer, *ttl, tokens); err != nil {
+			return err
+		}
+	}
 	if err := writeTokens(*tokensFile, tokens); err != nil {
 		return err
 	}
@@ -130,9 +137,40 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	helped := make(chan struct{})
+	gcoreDone := make(chan error, 1)
+	if *gcoreListen != "" {
+		runGcore, stopGcore, err := startGcoreDemo(ctx, cfg, *gcoreListen, log)
+		if err != nil {
+			return fmt.Errorf("--gcore-listen: %w", err)
+		}
+		defer stopGcore()
+		go func() {
+			err := runGcore(func(addr net.Addr) {
+				select {
+				case <-helped:
+					printGcoreDemoHelp(stdout, addr.String(), *tokensFile, *mode)
+				case <-ctx.Done():
+				}
+			})
+			if err != nil {
+				cancel() // the demo is both proxies or none
+			}
+			gcoreDone <- err
+		}()
+	} else {
+		gcoreDone <- nil
+	}
 	err = srv.Run(ctx, func(proxyAddr, adminAddr net.Addr) {
 		printDemoHelp(stdout, proxyAddr.String(), adminAddr.String(), *tokensFile, *mode)
+		close(helped)
 	})
+	cancel()
+	if gerr := <-gcoreDone; gerr != nil && !errors.Is(gerr, context.Canceled) {
+		err = errors.Join(err, fmt.Errorf("gcore proxy: %w", gerr))
+	}
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}

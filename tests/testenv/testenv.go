@@ -54,11 +54,17 @@ type Options struct {
 	// UpstreamURL points the proxy at an upstream running elsewhere (a real Glance);
 	// the in-memory API is then not started.
 	UpstreamURL string
+	// Dialect gcore starts the in-memory v1 API (seeded with the v1 demo fixture) and
+	// configures the proxy for it, with reseller limits read from the upstream and the
+	// client_id claim mapped; empty or glance is the Glance setup.
+	Dialect string
 }
 
 // Env is a running proxy with its upstream and issuer.
 type Env struct {
-	API      *imageapi.API
+	API *imageapi.API
+	// Gcore is the in-memory v1 API of a gcore environment.
+	Gcore    *imageapi.GcoreAPI
 	Upstream *httptest.Server
 	Signer   *authn.Signer
 	Config   config.Config
@@ -83,6 +89,21 @@ func Setup(t testing.TB, o Options) *Env {
 	}
 	e := &Env{audit: &syncBuffer{}}
 	upstreamURL := o.UpstreamURL
+	if upstreamURL == "" && o.Dialect == config.DialectGcore {
+		e.Gcore = imageapi.NewGcore(imageapi.Options{Mode: apiMode})
+		if !o.NoSeed {
+			if err := e.Gcore.SeedGcore(imageapi.GcoreDemoFixture()); err != nil {
+				t.Fatalf("seed: %v", err)
+			}
+		}
+		var h http.Handler = e.Gcore
+		if o.Upstream != nil {
+			h = o.Upstream
+		}
+		e.Upstream = httptest.NewServer(h)
+		t.Cleanup(e.Upstream.Close)
+		upstreamURL = e.Upstream.URL
+	}
 	if upstreamURL == "" {
 		e.API = imageapi.New(imageapi.Options{Mode: apiMode})
 		if !o.NoSeed {
@@ -125,6 +146,11 @@ func Setup(t testing.TB, o Options) *Env {
 		KeyFiles:   []authn.KeyFile{{Path: e.KeyFile}},
 		Claims:     authn.ClaimsConfig{User: "sub", Tenant: "project_id", Roles: "roles", Reseller: "reseller_id"},
 	}}
+	if o.Dialect == config.DialectGcore {
+		cfg.Dialect = config.DialectGcore
+		cfg.Reseller.Source = config.ResellerFromUpstream
+		cfg.Auth.Issuers[0].Claims.Client = "client_id"
+	}
 	if o.Configure != nil {
 		o.Configure(&cfg)
 	}

@@ -3,16 +3,16 @@ GO ?= go
 STATICCHECK_VERSION ?= v0.8.2
 FUZZTIME ?= 10s
 
-.PHONY: demo test deps lint unit race fuzz e2e bench build
+.PHONY: demo test deps lint unit race fuzz soak soak-smoke e2e bench build
 
 ## demo: the proxy in front of an in-memory Glance v2 API, with sample tokens
 demo:
 	$(GO) run ./cmd/imagegate demo
 
 ## test: everything CI runs (installs what the tests need first)
-test: deps lint unit race fuzz
+test: deps lint unit race fuzz soak-smoke
 
-## deps: Debian packages the tests use (glance-api for the end-to-end suite)
+## deps: Debian packages the tests use (glance-api for the end-to-end suite, prometheus for promtool)
 deps:
 	./tests/install-deps.sh
 
@@ -32,6 +32,16 @@ race:
 ## fuzz: every fuzz target for a bounded time, seed corpora included
 fuzz:
 	./tests/fuzz.sh $(FUZZTIME)
+
+## soak: the real binary under wrk with many tenants for SOAKTIME (default 10m), then
+## checks no 5xx, no goroutine or memory growth, a decision event for every request
+SOAKTIME ?= 10m
+soak:
+	./tests/soak.sh $(SOAKTIME)
+
+## soak-smoke: the soak for 20 seconds (part of test)
+soak-smoke:
+	./tests/soak.sh 20s 200 16
 
 ## bench: micro-benchmarks (numbers for docs/benchmarks.md)
 bench:

@@ -13,9 +13,10 @@ import (
 	"github.com/imagegate/imagegate/policy"
 )
 
-// maxJSONDepth bounds nesting in request bodies: no image API document nests deeply, and
-// a deep one costs the parser and the policy.
-const maxJSONDepth = 32
+// defaultMaxJSONDepth bounds nesting in request bodies unless limits.max_json_depth says
+// otherwise: no image API document nests deeply, and a deep one costs the parser and the
+// policy.
+const defaultMaxJSONDepth = 32
 
 // errTooLarge marks a body over the configured limit.
 var errTooLarge = errors.New("request body too large")
@@ -37,12 +38,21 @@ func readLimited(r io.Reader, limit int64) ([]byte, error) {
 // perhaps the other), trailing data, invalid UTF-8 and excessive nesting. Numbers stay
 // json.Number so that no precision is lost between what the policy sees and what is sent.
 func decodeStrictJSON(data []byte) (any, error) {
+	return decodeStrictJSONDepth(data, defaultMaxJSONDepth)
+}
+
+// decodeStrictJSONDepth is decodeStrictJSON with nesting bounded by maxDepth levels
+// (defaultMaxJSONDepth when maxDepth ≤ 0).
+func decodeStrictJSONDepth(data []byte, maxDepth int) (any, error) {
+	if maxDepth <= 0 {
+		maxDepth = defaultMaxJSONDepth
+	}
 	if !utf8.Valid(data) {
 		return nil, errors.New("body is not valid UTF-8")
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	v, err := decodeValue(dec, 0)
+	v, err := decodeValue(dec, 0, maxDepth)
 	if err != nil {
 		return nil, err
 	}
@@ -52,9 +62,9 @@ func decodeStrictJSON(data []byte) (any, error) {
 	return v, nil
 }
 
-func decodeValue(dec *json.Decoder, depth int) (any, error) {
-	if depth > maxJSONDepth {
-		return nil, fmt.Errorf("body nests deeper than %d levels", maxJSONDepth)
+func decodeValue(dec *json.Decoder, depth, maxDepth int) (any, error) {
+	if depth > maxDepth {
+		return nil, fmt.Errorf("body nests deeper than %d levels", maxDepth)
 	}
 	tok, err := dec.Token()
 	if err != nil {
@@ -77,7 +87,7 @@ func decodeValue(dec *json.Decoder, depth int) (any, error) {
 				if _, dup := obj[key]; dup {
 					return nil, fmt.Errorf("body has the key %q twice", key)
 				}
-				v, err := decodeValue(dec, depth+1)
+				v, err := decodeValue(dec, depth+1, maxDepth)
 				if err != nil {
 					return nil, err
 				}
@@ -90,7 +100,7 @@ func decodeValue(dec *json.Decoder, depth int) (any, error) {
 		case '[':
 			arr := []any{}
 			for dec.More() {
-				v, err := decodeValue(dec, depth+1)
+				v, err := decodeValue(dec, depth+1, maxDepth)
 				if err != nil {
 					return nil, err
 				}

@@ -23,6 +23,8 @@ const (
 	codeUpstreamTimeout   = "upstream_timeout"
 	codeUpstreamBadAnswer = "upstream_bad_response"
 	codeInternal          = "internal_error"
+	codeStreamAborted     = "stream_aborted"
+	codeRequestTimeout    = "request_timeout"
 )
 
 // errorBody is the shape of every error imagegate writes itself. It follows the shape

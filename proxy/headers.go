@@ -24,6 +24,19 @@ var identityPrefixes = []string{
 	"x-auth-", "x-trust-", "x-roles-", "x-imagegate-",
 }
 
+// forwardingHeaders are client claims about the original request — its client address,
+// host, scheme, prefix or path — that frameworks in front of or inside an upstream honour
+// (oslo's http_proxy_to_wsgi reads X-Forwarded-Prefix, some servers route on
+// X-Original-URL). imagegate trusts no proxy in front of it, so none passes; ReverseProxy
+// itself only drops X-Forwarded-For, -Host and -Proto.
+var forwardingHeaders = []string{
+	"forwarded", "x-real-ip", "x-client-ip", "true-client-ip", "x-cluster-client-ip",
+	"x-rewrite-url", "x-http-destinationurl", "x-proxyuser-ip",
+}
+
+// forwardingPrefixes catch the families of forwarding headers.
+var forwardingPrefixes = []string{"x-forwarded-", "x-original-"}
+
 // headerStripper removes identity headers in every spelling.
 type headerStripper struct {
 	exact map[string]bool
@@ -32,6 +45,9 @@ type headerStripper struct {
 func newHeaderStripper(extra []string) headerStripper {
 	s := headerStripper{exact: make(map[string]bool, len(identityHeaders)+len(extra))}
 	for _, h := range identityHeaders {
+		s.exact[h] = true
+	}
+	for _, h := range forwardingHeaders {
 		s.exact[h] = true
 	}
 	for _, h := range extra {
@@ -60,6 +76,11 @@ func (s headerStripper) isIdentity(name string) bool {
 		return true
 	}
 	for _, p := range identityPrefixes {
+		if strings.HasPrefix(n, p) {
+			return true
+		}
+	}
+	for _, p := range forwardingPrefixes {
 		if strings.HasPrefix(n, p) {
 			return true
 		}

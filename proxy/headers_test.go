@@ -67,3 +67,21 @@ func TestMapRoles(t *testing.T) {
 		t.Fatalf("an unmapped role became %v", got)
 	}
 }
+
+// No proxy in front of imagegate is trusted, so no client claim about the original
+// request (address, host, scheme, prefix, path) reaches the upstream.
+func TestHeaderStripperRemovesForwardingHeaders(t *testing.T) {
+	s := newHeaderStripper(nil)
+	for _, name := range []string{
+		"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Prefix",
+		"X-Forwarded-Port", "X-Forwarded-Server", "X-Real-Ip", "X-Original-URL", "X-Original-Host",
+		"X-Rewrite-URL", "X-Client-IP", "True-Client-IP",
+	} {
+		h := http.Header{}
+		h[name] = []string{"evil"}
+		s.strip(h)
+		if len(h) != 0 {
+			t.Errorf("%s survived stripping", name)
+		}
+	}
+}

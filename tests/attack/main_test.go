@@ -1,0 +1,31 @@
+// Package attack is imagegate's hardening suite: the attack corpus of DESIGN §6 run
+// against the real binary, the resource limits and the faults it must survive. Every
+// case is listed, with the threat it stands for, in docs/security.md.
+package attack
+
+import (
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/imagegate/imagegate/tests/testenv"
+)
+
+// binary is the imagegate built once for this test process.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "imagegate-attack-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary, err = testenv.BuildBinary(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}

@@ -29,6 +29,8 @@ type Event struct {
 	UpstreamStatus int `json:"upstream_status,omitempty"`
 	// Filtered counts list items removed by the response obligation.
 	Filtered int `json:"filtered,omitempty"`
+	// Shadow is the shadow policy's decision, when one runs (never enforced).
+	Shadow *EventResult `json:"shadow,omitempty"`
 }
 
 // EventInput is the part of the policy input an auditor needs.
@@ -63,6 +65,8 @@ type EventResult struct {
 	Code    string   `json:"code,omitempty"`
 	Reasons []string `json:"reasons,omitempty"`
 	Hide    bool     `json:"hide,omitempty"`
+	// DryRun marks a denial that was forwarded because of policy.dry_run.
+	DryRun bool `json:"dry_run,omitempty"`
 }
 
 // NewDecisionID returns a random UUID for an event.

@@ -23,6 +23,12 @@ import (
 	"github.com/imagegate/imagegate/authn"
 )
 
+// Dialects: the API the upstream speaks (route.DialectGlance, route.DialectGcore).
+const (
+	DialectGlance = "glance"
+	DialectGcore  = "gcore"
+)
+
 // Upstream modes: who enforces visibility.
 const (
 	// ModeDelegated forwards the caller's identity; the upstream enforces too (real Glance).
@@ -40,7 +46,8 @@ type Config struct {
 	AdminListen string `yaml:"admin_listen"`
 	// TLS, when both files are set, serves the proxy listener over TLS.
 	TLS ServerTLS `yaml:"tls"`
-	// Dialect is the API the upstream speaks: glance.
+	// Dialect is the API the upstream speaks: glance (OpenStack Glance v2) or gcore
+	// (Gcore-style cloud images v1).
 	Dialect string `yaml:"dialect"`
 	// Upstream is the protected image service.
 	Upstream Upstream `yaml:"upstream"`
@@ -50,6 +57,8 @@ type Config struct {
 	Policy Policy `yaml:"policy"`
 	// Enrich configures the lookups of image records and memberships the policy needs.
 	Enrich Enrich `yaml:"enrich"`
+	// Reseller says where reseller image limits and shared images come from.
+	Reseller Reseller `yaml:"reseller"`
 	// Limits bounds what one request may cost.
 	Limits Limits `yaml:"limits"`
 	// Audit configures the decision log.
@@ -83,6 +92,10 @@ type Upstream struct {
 	// StripHeaders are extra client request headers carrying identity to remove, on top of
 	// the built-in list.
 	StripHeaders []string `yaml:"strip_headers"`
+	// MarkerKeyFile holds the secret (at least 32 bytes) that seals pagination markers of
+	// filtered lists. Replicas behind one load balancer need the same; empty makes a
+	// random key per process.
+	MarkerKeyFile string `yaml:"marker_key_file"`
 	// DialTimeout bounds connecting to the upstream.
 	DialTimeout Duration `yaml:"dial_timeout"`
 	// ResponseHeaderTimeout bounds the wait for the upstream's response headers
@@ -112,11 +125,46 @@ type ClientTLS struct {
 	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
 }
 
-// Policy says where policies come from.
+// Policy says where policies come from and how they change.
 type Policy struct {
 	// Dir is a directory of .rego files and data.json/data.yaml; empty means the policies
-	// shipped inside the binary.
+	// shipped inside the binary (unless Bundle.URL is set).
 	Dir string `yaml:"dir"`
+	// WatchInterval, when positive, polls Dir and reloads it when its files change.
+	WatchInterval Duration `yaml:"watch_interval"`
+	// TestOnReload runs the *_test.rego tests of a new policy before it may replace the
+	// one in force; a failing test keeps the old one.
+	TestOnReload bool `yaml:"test_on_reload"`
+	// Bundle loads the policy from an OPA bundle served over HTTP instead of Dir.
+	Bundle Bundle `yaml:"bundle"`
+	// ShadowDir is a second policy evaluated beside the enforced one on every request;
+	// where the two disagree, the difference is logged and counted, never enforced.
+	ShadowDir string `yaml:"shadow_dir"`
+	// DryRun logs denials but forwards the request anyway. For rolling imagegate out in
+	// front of a running service only: it lets every request through.
+	DryRun bool `yaml:"dry_run"`
+}
+
+// Bundle is an OPA bundle source (OPA's bundle protocol: ETag polling, optional
+// signature verification).
+type Bundle struct {
+	// URL of the bundle service, e.g. https://bundles.internal.
+	URL string `yaml:"url"`
+	// Resource is the bundle's path on the service.
+	Resource string `yaml:"resource"`
+	// MinDelay and MaxDelay bound the polling interval (whole seconds).
+	MinDelay Duration `yaml:"min_delay"`
+	MaxDelay Duration `yaml:"max_delay"`
+	// PublicKeyFile verifies the bundle's signature; empty accepts unsigned bundles.
+	PublicKeyFile string `yaml:"public_key_file"`
+	// KeyID is the key id in the bundle's signature.
+	KeyID string `yaml:"key_id"`
+	// Algorithm of the signature.
+	Algorithm string `yaml:"algorithm"`
+	// Scope the signature must carry, if any.
+	Scope string `yaml:"scope"`
+	// StartupTimeout is how long start-up waits for the first bundle before failing.
+	StartupTimeout Duration `yaml:"startup_timeout"`
 }
 
 // Enrich configures image and membership lookups.
@@ -132,6 +180,31 @@ type Enrich struct {
 	Concurrency int `yaml:"concurrency"`
 }
 
+// Reseller image limit sources (docs/gcore.md).
+const (
+	// ResellerFromData: limits and shared images are policy data (data.imagegate.reseller),
+	// from Reseller.File or from the policy directory or bundle.
+	ResellerFromData = "data"
+	// ResellerFromUpstream: limits and shared images are read from the upstream's own
+	// reseller_image and shared_image endpoints (dialect gcore).
+	ResellerFromUpstream = "upstream"
+)
+
+// Reseller configures reseller image limits and shared images.
+type Reseller struct {
+	// Source is data (the default) or upstream.
+	Source string `yaml:"source"`
+	// File, with source data, holds limit and shared-image rows (JSON or YAML); empty
+	// means whatever data.imagegate.reseller the policy directory holds (none shipped).
+	File string `yaml:"file"`
+	// Region is the region id of the images of a glance upstream, whose paths name no
+	// region; required with dialect glance when File is set.
+	Region string `yaml:"region"`
+	// CacheTTL, with source upstream, is how long looked-up limits are reused; writes
+	// to reseller_image and shared_image through the proxy refresh them at once.
+	CacheTTL Duration `yaml:"cache_ttl"`
+}
+
 // Limits bounds requests.
 type Limits struct {
 	MaxHeaderBytes    int      `yaml:"max_header_bytes"`
@@ -142,6 +215,15 @@ type Limits struct {
 	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
 	IdleTimeout       Duration `yaml:"idle_timeout"`
 	ShutdownTimeout   Duration `yaml:"shutdown_timeout"`
+	// MaxJSONDepth bounds the nesting of JSON request bodies.
+	MaxJSONDepth int `yaml:"max_json_depth"`
+	// BodyReadTimeout bounds reading a JSON request body (a client dripping one is
+	// answered 408). Image data is bounded by DataIdleTimeout instead.
+	BodyReadTimeout Duration `yaml:"body_read_timeout"`
+	// DataIdleTimeout is the longest image data streams (uploads from the client,
+	// downloads to it, answers from the upstream) may stall without a byte moving; a
+	// stalled stream is cut at both ends.
+	DataIdleTimeout Duration `yaml:"data_idle_timeout"`
 }
 
 // Audit configures the decision log.
@@ -153,6 +235,13 @@ type Audit struct {
 	// Buffer is the number of events held while the sink is slow; beyond it events are
 	// dropped and counted.
 	Buffer int `yaml:"buffer"`
+	// URL is the decision log collector of sink http (OPA's upload protocol: gzip'd JSON
+	// arrays POSTed, retried with back-off).
+	URL string `yaml:"url"`
+	// BatchSize bounds one upload.
+	BatchSize int `yaml:"batch_size"`
+	// Mask lists JSON pointers of event fields to remove, e.g. /input/principal/user.
+	Mask []string `yaml:"mask"`
 }
 
 // Log configures the process log.
@@ -196,6 +285,7 @@ func Default() Config {
 			Timeout:     Duration(5 * time.Second),
 			Concurrency: 8,
 		},
+		Reseller: Reseller{Source: ResellerFromData, CacheTTL: Duration(30 * time.Second)},
 		Limits: Limits{
 			MaxHeaderBytes:    32 << 10,
 			MaxJSONBodyBytes:  64 << 10,
@@ -205,8 +295,15 @@ func Default() Config {
 			ReadHeaderTimeout: Duration(10 * time.Second),
 			IdleTimeout:       Duration(120 * time.Second),
 			ShutdownTimeout:   Duration(30 * time.Second),
+			MaxJSONDepth:      32,
+			BodyReadTimeout:   Duration(30 * time.Second),
+			DataIdleTimeout:   Duration(60 * time.Second),
 		},
-		Audit: Audit{Sink: "stdout", Buffer: 10000},
+		Policy: Policy{Bundle: Bundle{
+			Resource: "/bundles/imagegate.tar.gz", MinDelay: Duration(10 * time.Second), MaxDelay: Duration(30 * time.Second),
+			KeyID: "imagegate", Algorithm: "RS256", StartupTimeout: Duration(30 * time.Second),
+		}},
+		Audit: Audit{Sink: "stdout", Buffer: 10000, BatchSize: 100},
 		Log:   Log{Level: "info", Format: "json"},
 	}
 }
@@ -259,9 +356,10 @@ func (c *Config) Validate() error {
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		bad("tls", "cert_file and key_file go together")
 	}
-	if c.Dialect != "glance" {
-		bad("dialect", "unknown dialect %q (want glance)", c.Dialect)
+	if c.Dialect != DialectGlance && c.Dialect != DialectGcore {
+		bad("dialect", "unknown dialect %q (want %s or %s)", c.Dialect, DialectGlance, DialectGcore)
 	}
+	c.validateReseller(bad)
 	if u, err := url.Parse(c.Upstream.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("upstream.url", "want an absolute http(s) URL, got %q", c.Upstream.URL)
 	} else if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
@@ -296,6 +394,8 @@ func (c *Config) Validate() error {
 		"limits.read_header_timeout":       c.Limits.ReadHeaderTimeout.D(),
 		"limits.idle_timeout":              c.Limits.IdleTimeout.D(),
 		"limits.shutdown_timeout":          c.Limits.ShutdownTimeout.D(),
+		"limits.body_read_timeout":         c.Limits.BodyReadTimeout.D(),
+		"limits.data_idle_timeout":         c.Limits.DataIdleTimeout.D(),
 	}
 	for key, d := range positive {
 		if d <= 0 {
@@ -314,11 +414,35 @@ func (c *Config) Validate() error {
 		"limits.max_response_bytes":        c.Limits.MaxResponseBytes,
 		"limits.max_query_params":          int64(c.Limits.MaxQueryParams),
 		"limits.max_in_flight":             int64(c.Limits.MaxInFlight),
+		"limits.max_json_depth":            int64(c.Limits.MaxJSONDepth),
 	}
 	for key, v := range ints {
 		if v <= 0 {
 			bad(key, "must be positive, got %d", v)
 		}
+	}
+	if c.Policy.WatchInterval < 0 {
+		bad("policy.watch_interval", "must not be negative")
+	}
+	if b := c.Policy.Bundle; b.URL != "" {
+		if c.Policy.Dir != "" {
+			bad("policy.bundle.url", "policy.dir and policy.bundle.url exclude each other")
+		}
+		if u, err := url.Parse(b.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("policy.bundle.url", "want an absolute http(s) URL, got %q", b.URL)
+		}
+		if !strings.HasPrefix(b.Resource, "/") {
+			bad("policy.bundle.resource", "want a path starting with /, got %q", b.Resource)
+		}
+		if b.MinDelay.D() < time.Second || b.MaxDelay < b.MinDelay {
+			bad("policy.bundle.min_delay", "want 1s <= min_delay <= max_delay")
+		}
+		if b.StartupTimeout <= 0 {
+			bad("policy.bundle.startup_timeout", "must be positive")
+		}
+	}
+	if c.Policy.WatchInterval > 0 && c.Policy.Dir == "" {
+		bad("policy.watch_interval", "needs policy.dir")
 	}
 	switch c.Audit.Sink {
 	case "stdout", "stderr", "none":
@@ -326,8 +450,20 @@ func (c *Config) Validate() error {
 		if c.Audit.File == "" {
 			bad("audit.file", "required when audit.sink is file")
 		}
+	case "http":
+		if u, err := url.Parse(c.Audit.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("audit.url", "want an absolute http(s) URL when audit.sink is http, got %q", c.Audit.URL)
+		}
 	default:
-		bad("audit.sink", "want stdout, stderr, file or none, got %q", c.Audit.Sink)
+		bad("audit.sink", "want stdout, stderr, file, http or none, got %q", c.Audit.Sink)
+	}
+	if c.Audit.BatchSize <= 0 {
+		bad("audit.batch_size", "must be positive, got %d", c.Audit.BatchSize)
+	}
+	for i, m := range c.Audit.Mask {
+		if !strings.HasPrefix(m, "/") || m == "/" {
+			bad(fmt.Sprintf("audit.mask[%d]", i), "want a JSON pointer such as /input/principal/user, got %q", m)
+		}
 	}
 	if c.Audit.Buffer <= 0 {
 		bad("audit.buffer", "must be positive, got %d", c.Audit.Buffer)
@@ -348,11 +484,52 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// validateReseller checks the reseller section against the dialect.
+func (c *Config) validateReseller(bad func(key, format string, args ...any)) {
+	r := c.Reseller
+	switch r.Source {
+	case ResellerFromData:
+	case ResellerFromUpstream:
+		if c.Dialect != DialectGcore {
+			bad("reseller.source", "upstream needs dialect %s: a %s upstream has no reseller_image or shared_image endpoints (use data)", DialectGcore, c.Dialect)
+		}
+		if r.File != "" {
+			bad("reseller.file", "goes with source data, not upstream")
+		}
+	default:
+		bad("reseller.source", "want %s or %s, got %q", ResellerFromData, ResellerFromUpstream, r.Source)
+	}
+	if r.Region != "" && !isDigits(r.Region) {
+		bad("reseller.region", "want a numeric region id, got %q", r.Region)
+	}
+	if c.Dialect == DialectGlance && r.File != "" && r.Region == "" {
+		bad("reseller.region", "required with dialect glance and reseller.file: limits are per region and Glance paths name none")
+	}
+	if r.CacheTTL < 0 {
+		bad("reseller.cache_ttl", "must not be negative")
+	}
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
 // Warnings lists settings that are valid but unsafe, for the start-up log.
 func (c *Config) Warnings() []string {
 	var w []string
 	if c.Upstream.TLS.InsecureSkipVerify {
 		w = append(w, "upstream.tls.insecure_skip_verify is on: the upstream's certificate is not checked")
+	}
+	if c.Policy.DryRun {
+		w = append(w, "policy.dry_run is on: denied requests are forwarded all the same")
+	}
+	if c.Policy.Bundle.URL != "" && c.Policy.Bundle.PublicKeyFile == "" {
+		w = append(w, "policy.bundle.public_key_file is empty: bundles are not verified")
 	}
 	if c.Upstream.ForwardToken {
 		w = append(w, "upstream.forward_token is on: callers' tokens reach the upstream")

@@ -57,6 +57,14 @@ func TestLoadRefusesWithTheKeyNamed(t *testing.T) {
 		{"bad listen", validYAML + "listen: nowhere\n", "listen"},
 		{"bad log level", validYAML + "log: {level: loud}\n", "log.level"},
 		{"tls half", validYAML + "tls: {cert_file: a.pem}\n", "tls"},
+		{"unknown dialect", validYAML + "dialect: swift\n", "dialect"},
+		{"unknown reseller source", validYAML + "reseller: {source: ldap}\n", "reseller.source"},
+		{"reseller upstream with glance", validYAML + "reseller: {source: upstream}\n", "reseller.source"},
+		{"reseller file with upstream", validYAML + "dialect: gcore\nreseller: {source: upstream, file: r.yaml}\n", "reseller.file"},
+		{"glance reseller file without region", validYAML + "reseller: {file: r.yaml}\n", "reseller.region"},
+		{"region not a number", validYAML + "reseller: {region: eu-1}\n", "reseller.region"},
+		{"negative reseller ttl", validYAML + "reseller: {cache_ttl: -1s}\n", "reseller.cache_ttl"},
+		{"unknown reseller key", validYAML + "reseller: {sauce: data}\n", "sauce"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -165,5 +173,22 @@ func TestExampleConfigLoads(t *testing.T) {
 	}
 	if cfg.Upstream.URL == "" {
 		t.Fatal("example has no upstream")
+	}
+}
+
+func TestLoadGcoreDialect(t *testing.T) {
+	cfg, err := Load(writeConfig(t, validYAML+"dialect: gcore\nreseller: {source: upstream, cache_ttl: 10s}\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Dialect != DialectGcore || cfg.Reseller.Source != ResellerFromUpstream || cfg.Reseller.CacheTTL.D() != 10*time.Second {
+		t.Fatalf("reseller = %+v", cfg.Reseller)
+	}
+	cfg, err = Load(writeConfig(t, validYAML), []string{"IMAGEGATE_RESELLER_FILE=limits.yaml", "IMAGEGATE_RESELLER_REGION=1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Dialect != DialectGlance || cfg.Reseller.Source != ResellerFromData || cfg.Reseller.File != "limits.yaml" {
+		t.Fatalf("reseller = %+v", cfg.Reseller)
 	}
 }

@@ -27,6 +27,7 @@ type Metrics struct {
 	InFlight         prometheus.Gauge
 	Rejected         *prometheus.CounterVec
 	FilteredItems    prometheus.Counter
+	ShadowDecisions  *prometheus.CounterVec
 }
 
 // Stages of the request path whose latency is measured on their own.
@@ -101,7 +102,11 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help: "List items removed from responses because the caller may not see them.",
 		}),
 	}
-	reg.MustRegister(
+	m.ShadowDecisions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "imagegate_shadow_decisions_total",
+		Help: "Decisions of the shadow policy, by result: same as the enforced one, differ, or error.",
+	}, []string{"result"})
+	reg.MustRegister(m.ShadowDecisions,
 		m.Requests, m.RequestDuration, m.StageDuration, m.AuthFailures, m.AuthCacheHits,
 		m.JWKSRefreshes, m.PolicyReloads, m.PolicyRevision, m.CacheLookups,
 		m.DecisionsLogged, m.DecisionsDropped, m.InFlight, m.Rejected, m.FilteredItems,
@@ -149,4 +154,15 @@ func (m *Metrics) ObserveJWKSRefresh(_ string, err error) {
 		result = "error"
 	}
 	m.JWKSRefreshes.WithLabelValues(result).Inc()
+}
+
+// PolicyLoaded implements policy.Observer: loads by result, and the revision in force.
+func (m *Metrics) PolicyLoaded(_, revision string, err error) {
+	if err != nil {
+		m.PolicyReloads.WithLabelValues("error").Inc()
+		return
+	}
+	m.PolicyReloads.WithLabelValues("success").Inc()
+	m.PolicyRevision.Reset()
+	m.PolicyRevision.WithLabelValues(revision).Set(1)
 }

@@ -1,12 +1,14 @@
 // Package policy runs imagegate's Rego policies with embedded OPA: it compiles a policy
 // set once, prepares the two queries the proxy asks, and swaps the whole set atomically on
-// reload so that no request is ever decided by a half-loaded policy.
+// reload so that no request is ever decided by a half-loaded policy. A reload that fails
+// keeps the set in force and is reported (Status, the Observer).
 package policy
 
 import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -15,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/loader"
@@ -28,8 +31,9 @@ const (
 	VisibleIDsQuery = "data.imagegate.visible_ids"
 )
 
-// Source yields the policy files: .rego modules (tests excluded) and data.json/data.yaml
-// documents, laid out as OPA lays out a bundle directory.
+// Source yields the policy files: .rego modules and data.json/data.yaml documents, laid
+// out as OPA lays out a bundle directory. Rego tests (*_test.rego) are not part of the
+// production policy; they run before a reload when the engine is asked to.
 type Source struct {
 	// Name describes the source in logs ("embedded", a directory path).
 	Name string
@@ -40,61 +44,184 @@ type Source struct {
 // DirSource reads policies from a directory on disk.
 func DirSource(dir string) Source { return Source{Name: dir, FS: os.DirFS(dir)} }
 
-// Engine evaluates the current policy set. It is safe for concurrent use.
+// Set is a policy set ready to compile: modules (tests separate) and data.
+type Set struct {
+	// Name says where the set came from (a directory, a bundle URL).
+	Name string
+	// Modules are the production modules by file name.
+	Modules map[string]*ast.Module
+	// Tests are the *_test.rego modules, run by RunTests.
+	Tests map[string]*ast.Module
+	// Data is the base document under data.
+	Data map[string]any
+	// Revision identifies the set: a bundle's manifest revision, or a digest.
+	Revision string
+}
+
+// Observer is told about every load; nil-safe.
+type Observer interface {
+	// PolicyLoaded is called after each load attempt with its error (nil on success).
+	PolicyLoaded(source, revision string, err error)
+}
+
+// Status is what the engine reports about its policy, for /readyz and the logs.
+type Status struct {
+	Revision  string
+	Source    string
+	LoadedAt  time.Time
+	LastError error
+	ErrorAt   time.Time
+}
+
+// Engine evaluates the policy set in force. It is safe for concurrent use.
 type Engine struct {
-	source  Source
 	current atomic.Pointer[prepared]
-	// reloadMu serialises reloads; evaluation never takes it.
-	reloadMu sync.Mutex
+	status  atomic.Pointer[Status]
+	loadMu  sync.Mutex
+	source  *Source
+	// sourceDigest is the digest of the source files last read, so that a watch
+	// started after the load still notices a change made in between.
+	sourceDigest atomic.Value
+	observer     Observer
+	// testOnLoad runs a set's Rego tests before it may replace the one in force.
+	testOnLoad bool
+	// extraData yields data documents merged into every set loaded (WithData).
+	extraData func() (map[string]any, error)
 }
 
 type prepared struct {
 	decision rego.PreparedEvalQuery
 	visible  rego.PreparedEvalQuery
 	revision string
+	// memo remembers answers (memo.go); nil when the policy's answers may vary.
+	memo *memo
 }
 
+// Option configures an Engine.
+type Option func(*Engine)
+
+// WithObserver reports loads to o.
+func WithObserver(o Observer) Option { return func(e *Engine) { e.observer = o } }
+
+// WithData merges the documents f yields (rooted at OPA's data) into every set loaded,
+// reading them again on each load; a value both the set and f define refuses the set.
+// The reseller limits file (config reseller.file) comes in this way.
+func WithData(f func() (map[string]any, error)) Option {
+	return func(e *Engine) { e.extraData = f }
+}
+
+// WithTestsOnLoad makes every load run the set's Rego tests first; a failing test
+// refuses the set.
+func WithTestsOnLoad(on bool) Option { return func(e *Engine) { e.testOnLoad = on } }
+
 // New compiles the policies of src and prepares the queries; an error means no engine.
-func New(ctx context.Context, src Source) (*Engine, error) {
-	e := &Engine{source: src}
+func New(ctx context.Context, src Source, opts ...Option) (*Engine, error) {
+	e := NewEmpty(opts...)
+	e.source = &src
 	if err := e.Reload(ctx); err != nil {
 		return nil, err
 	}
 	return e, nil
 }
 
-// Revision identifies the policy set in force (a digest of its modules and data).
-func (e *Engine) Revision() string { return e.current.Load().revision }
+// NewEmpty returns an engine with no policy yet: every evaluation fails (and so denies)
+// until Load succeeds. Bundle sources start this way.
+func NewEmpty(opts ...Option) *Engine {
+	e := &Engine{}
+	for _, o := range opts {
+		o(e)
+	}
+	e.status.Store(&Status{})
+	return e
+}
 
-// Reload compiles the source again and swaps it in. On error the policy in force stays.
+// Revision identifies the policy set in force ("" before the first load).
+func (e *Engine) Revision() string {
+	if p := e.current.Load(); p != nil {
+		return p.revision
+	}
+	return ""
+}
+
+// Status reports the policy in force and the last failed load, if any came after it.
+func (e *Engine) Status() Status { return *e.status.Load() }
+
+// Ready says whether a policy is in force.
+func (e *Engine) Ready() bool { return e.current.Load() != nil }
+
+// Reload reads the engine's Source again and loads it. On error the policy in force stays.
 func (e *Engine) Reload(ctx context.Context) error {
-	e.reloadMu.Lock()
-	defer e.reloadMu.Unlock()
-	p, err := compile(ctx, e.source)
+	if e.source == nil {
+		return errors.New("policy: engine has no source to reload")
+	}
+	if d, err := digestFS(e.source.FS); err == nil {
+		e.sourceDigest.Store(d)
+	}
+	set, err := ReadSet(*e.source)
 	if err != nil {
-		return fmt.Errorf("policy %s: %w", e.source.Name, err)
+		e.failed(e.source.Name, err)
+		return err
+	}
+	return e.Load(ctx, set)
+}
+
+// Load compiles set, runs its tests when configured, and swaps it in. On error the
+// policy in force stays.
+func (e *Engine) Load(ctx context.Context, set Set) error {
+	e.loadMu.Lock()
+	defer e.loadMu.Unlock()
+	var err error
+	if e.extraData != nil {
+		set, err = withExtraData(set, e.extraData)
+	}
+	var p *prepared
+	if err == nil {
+		p, err = compile(ctx, set)
+	}
+	if err == nil && e.testOnLoad {
+		err = RunTests(ctx, set)
+	}
+	if err != nil {
+		err = fmt.Errorf("policy %s: %w", set.Name, err)
+		e.failed(set.Name, err)
+		return err
 	}
 	e.current.Store(p)
+	e.status.Store(&Status{Revision: p.revision, Source: set.Name, LoadedAt: time.Now()})
+	if e.observer != nil {
+		e.observer.PolicyLoaded(set.Name, p.revision, nil)
+	}
 	return nil
 }
 
-func compile(ctx context.Context, src Source) (*prepared, error) {
+func (e *Engine) failed(source string, err error) {
+	st := *e.status.Load()
+	st.LastError, st.ErrorAt = err, time.Now()
+	e.status.Store(&st)
+	if e.observer != nil {
+		e.observer.PolicyLoaded(source, "", err)
+	}
+}
+
+// ReadSet loads the policy files of src.
+func ReadSet(src Source) (Set, error) {
 	res, err := loader.NewFileLoader().
 		WithFS(src.FS).
 		WithProcessAnnotation(true).
-		Filtered([]string{"."}, func(_ string, info fs.FileInfo, _ int) bool {
+		Filtered([]string{"."}, func(_ string, info fs.FileInfo, depth int) bool {
 			name := info.Name()
-			// Tests belong to `go test ./policies/`, not to the production policy.
-			return !info.IsDir() && (strings.HasSuffix(name, "_test.rego") ||
-				!(strings.HasSuffix(name, ".rego") || name == "data.json" || name == "data.yaml" || name == "data.yml"))
+			if depth > 0 && strings.HasPrefix(name, ".") {
+				// Hidden entries: Kubernetes keeps a ConfigMap's previous and next
+				// versions in ..data and ..<timestamp> beside the files.
+				return true
+			}
+			return !info.IsDir() && !(strings.HasSuffix(name, ".rego") ||
+				name == "data.json" || name == "data.yaml" || name == "data.yml")
 		})
 	if err != nil {
-		return nil, fmt.Errorf("load: %w", err)
+		return Set{}, fmt.Errorf("policy %s: load: %w", src.Name, err)
 	}
-	if len(res.Modules) == 0 {
-		return nil, errors.New("no .rego modules found")
-	}
-	modules := make(map[string]*ast.Module, len(res.Modules))
+	set := Set{Name: src.Name, Modules: map[string]*ast.Module{}, Tests: map[string]*ast.Module{}, Data: res.Documents}
 	digest := sha256.New()
 	names := make([]string, 0, len(res.Modules))
 	for name := range res.Modules {
@@ -103,18 +230,39 @@ func compile(ctx context.Context, src Source) (*prepared, error) {
 	sort.Strings(names)
 	for _, name := range names {
 		m := res.Modules[name]
-		modules[name] = m.Parsed
+		if strings.HasSuffix(name, "_test.rego") {
+			set.Tests[name] = m.Parsed
+			continue
+		}
+		set.Modules[name] = m.Parsed
 		digest.Write([]byte(name))
 		digest.Write(m.Raw)
 	}
+	data, err := json.Marshal(res.Documents)
+	if err != nil {
+		return Set{}, fmt.Errorf("policy %s: data: %w", src.Name, err)
+	}
+	digest.Write(data)
+	set.Revision = hex.EncodeToString(digest.Sum(nil))[:12]
+	return set, nil
+}
+
+func compile(ctx context.Context, set Set) (*prepared, error) {
+	if len(set.Modules) == 0 {
+		return nil, errors.New("no .rego modules found")
+	}
 	compiler := ast.NewCompiler().WithEnablePrintStatements(false)
-	if compiler.Compile(modules); compiler.Failed() {
+	if compiler.Compile(set.Modules); compiler.Failed() {
 		return nil, fmt.Errorf("compile: %w", compiler.Errors)
 	}
-	dataJSON := fmt.Appendf(nil, "%v", ast.MustInterfaceToValue(res.Documents))
-	digest.Write(dataJSON)
-	store := inmem.NewFromObjectWithOpts(res.Documents, inmem.OptRoundTripOnWrite(false))
-
+	if err := checkRulesExist(compiler); err != nil {
+		return nil, err
+	}
+	data := set.Data
+	if data == nil {
+		data = map[string]any{}
+	}
+	store := inmem.NewFromObjectWithOpts(data, inmem.OptRoundTripOnWrite(false))
 	prepare := func(query string) (rego.PreparedEvalQuery, error) {
 		pq, err := rego.New(
 			rego.Query(query),
@@ -134,14 +282,7 @@ func compile(ctx context.Context, src Source) (*prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkRulesExist(compiler); err != nil {
-		return nil, err
-	}
-	return &prepared{
-		decision: decision,
-		visible:  visible,
-		revision: hex.EncodeToString(digest.Sum(nil))[:12],
-	}, nil
+	return &prepared{decision: decision, visible: visible, revision: set.Revision, memo: newMemo(compiler)}, nil
 }
 
 // checkRulesExist refuses a policy set that does not define the rules the proxy asks for:
@@ -155,4 +296,45 @@ func checkRulesExist(c *ast.Compiler) error {
 		}
 	}
 	return nil
+}
+
+// withExtraData returns set with the documents of extra merged into a copy of its data.
+func withExtraData(set Set, extra func() (map[string]any, error)) (Set, error) {
+	docs, err := extra()
+	if err != nil {
+		return set, err
+	}
+	merged, err := mergeData(set.Data, docs, "data")
+	if err != nil {
+		return set, err
+	}
+	set.Data = merged
+	return set, nil
+}
+
+// mergeData returns the union of a and b, object by object, without changing either; a
+// value both define (other than two objects) is an error naming its path.
+func mergeData(a, b map[string]any, path string) (map[string]any, error) {
+	out := make(map[string]any, len(a)+len(b))
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		old, exists := out[k]
+		if !exists {
+			out[k] = v
+			continue
+		}
+		oldObj, ok1 := old.(map[string]any)
+		newObj, ok2 := v.(map[string]any)
+		if !ok1 || !ok2 {
+			return nil, fmt.Errorf("data %s.%s is defined twice", path, k)
+		}
+		m, err := mergeData(oldObj, newObj, path+"."+k)
+		if err != nil {
+			return nil, err
+		}
+		out[k] = m
+	}
+	return out, nil
 }

@@ -149,3 +149,47 @@ func TestHideMeansNotFound(t *testing.T) {
 		t.Fatalf("%+v %v", d, err)
 	}
 }
+
+// TestExtraData: documents from WithData join those of the files, on every reload;
+// one defined twice is refused and the policy in force stays.
+func TestExtraData(t *testing.T) {
+	const readsData = `package imagegate
+
+import rego.v1
+
+decision := {"allow": data.extra.allow, "status": 403}
+
+visible_ids := set()
+`
+	fsys := fstest.MapFS{
+		"p.rego":    &fstest.MapFile{Data: []byte(readsData)},
+		"data.json": &fstest.MapFile{Data: []byte(`{"extra": {"from_file": 1}}`)},
+	}
+	allow := true
+	var fail error
+	e, err := New(context.Background(), Source{Name: "test", FS: fsys}, WithData(func() (map[string]any, error) {
+		return map[string]any{"extra": map[string]any{"allow": allow}}, fail
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, _, err := e.Decide(context.Background(), input()); err != nil || !d.Allow {
+		t.Fatalf("decision = %+v, %v; want allowed by the extra data", d, err)
+	}
+	allow = false
+	if err := e.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if d, _, _ := e.Decide(context.Background(), input()); d.Allow {
+		t.Fatal("a reload did not read the extra data again")
+	}
+	fail = errors.New("reseller.file: unreadable")
+	if err := e.Reload(context.Background()); err == nil || !strings.Contains(err.Error(), "unreadable") {
+		t.Fatalf("reload error = %v", err)
+	}
+	fail = nil
+	fsys["data.json"] = &fstest.MapFile{Data: []byte(`{"extra": {"allow": true}}`)}
+	if err := e.Reload(context.Background()); err == nil || !strings.Contains(err.Error(), "data.extra.allow is defined twice") {
+		t.Fatalf("reload error = %v, want a conflict", err)
+	}
+}

@@ -29,11 +29,14 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, r *http.Request) (*authn.Principal, error)
 }
 
-// Enricher looks up image records and memberships (enrich.Client).
+// Enricher looks up image records and memberships, and in the gcore dialect reseller
+// limits and shared images (enrich.Client).
 type Enricher interface {
-	Image(ctx context.Context, id string) (map[string]any, error)
+	Image(ctx context.Context, ref enrich.ImageRef) (map[string]any, error)
 	Membership(ctx context.Context, imageID, tenant string) (*enrich.Membership, error)
-	Invalidate(imageID string)
+	Invalidate(ref enrich.ImageRef)
+	Reseller(ctx context.Context, reseller, client, project string) (map[string]any, error)
+	InvalidateReseller()
 }
 
 // Options are the completed parts the proxy is built from.
@@ -47,6 +50,9 @@ type Options struct {
 	Metrics   *metrics.Metrics
 	Log       *slog.Logger
 	Transport http.RoundTripper
+	// Shadow, when set, is a candidate policy evaluated beside Policy on every request;
+	// its decision is logged and compared, never enforced.
+	Shadow *policy.Engine
 	// MarkerKey seals pagination markers (see marker.go). Replicas behind one load
 	// balancer need the same key; nil makes a random one.
 	MarkerKey []byte
@@ -59,6 +65,7 @@ type Proxy struct {
 	authn     Authenticator
 	router    *route.Router
 	policy    *policy.Engine
+	shadow    *policy.Engine
 	enricher  Enricher
 	audit     *audit.Logger
 	metrics   *metrics.Metrics
@@ -93,6 +100,7 @@ func New(o Options) (*Proxy, error) {
 		authn:    o.Authn,
 		router:   o.Router,
 		policy:   o.Policy,
+		shadow:   o.Shadow,
 		enricher: o.Enricher,
 		audit:    o.Audit,
 		metrics:  o.Metrics,
@@ -120,6 +128,9 @@ func New(o Options) (*Proxy, error) {
 	return p, nil
 }
 
+// InFlight is the number of requests in the proxy now (a shutdown waits for it).
+func (p *Proxy) InFlight() int { return len(p.inFlight) }
+
 // ServeHTTP runs the request path.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) { p.handler.ServeHTTP(w, r) }
 
@@ -146,9 +157,15 @@ type exchange struct {
 	patch     []policy.PatchOp
 	image     map[string]any
 	member    *policy.Membership
-	decision  policy.Decision
-	decided   bool
-	revision  string
+	// reseller holds the caller's reseller limits and shared images, when looked up.
+	reseller map[string]any
+	decision policy.Decision
+	decided  bool
+	revision string
+	// shadow is the shadow policy's decision, when one runs.
+	shadow *policy.Decision
+	// dryRun marks a denial forwarded because of policy.dry_run.
+	dryRun bool
 
 	// The outcome, for the decision event and the metrics.
 	status         int
@@ -192,7 +209,9 @@ func (p *Proxy) input(r *http.Request, x *exchange) *policy.Input {
 		Principal:    x.principal,
 		Image:        x.image,
 		Membership:   x.member,
+		Reseller:     x.reseller,
 		Dialect:      p.cfg.Dialect,
 		UpstreamMode: p.cfg.Upstream.Mode,
+		Region:       p.cfg.Reseller.Region,
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/imagegate/imagegate/audit"
 	"github.com/imagegate/imagegate/authn"
+	"github.com/imagegate/imagegate/enrich"
 	"github.com/imagegate/imagegate/policy"
 	"github.com/imagegate/imagegate/route"
 )
@@ -69,12 +70,37 @@ func (p *Proxy) account(next http.Handler) http.Handler {
 		x := &exchange{start: time.Now(), requestID: requestID(r), clientHost: r.Host, tls: r.TLS != nil}
 		w.Header().Set("X-Request-Id", x.requestID)
 		r = r.WithContext(context.WithValue(r.Context(), exchangeKey{}, x))
-		rec := &statusRecorder{ResponseWriter: w}
+		rec := &statusRecorder{ResponseWriter: w, writeIdle: p.cfg.Limits.DataIdleTimeout.D()}
 		defer func() {
+			// A panic is settled here, where the exchange is known, so that the event
+			// says what happened: the step that panicked answered nothing (net/http would
+			// send an empty 200), and ReverseProxy aborts a response it could not finish
+			// copying (the client sees the connection cut).
+			v := recover()
+			switch {
+			case v == nil:
+			case v == http.ErrAbortHandler:
+				x.code = codeStreamAborted
+				x.reasons = append(x.reasons, "the answer was cut short: the upstream or the client connection failed while streaming")
+			default:
+				p.log.Error("panic on the request path", "request_id", x.requestID, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				if rec.status == 0 {
+					p.deny(rec, x, http.StatusInternalServerError, codeInternal, "internal error", nil)
+				} else {
+					// The answer has begun: cut the connection rather than let a partial
+					// answer end as if it were complete.
+					x.code = codeInternal
+					v = http.ErrAbortHandler
+				}
+			}
 			if x.status == 0 {
 				x.status = rec.status
 			}
 			p.logDecision(r, x)
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			rec.liftDeadline()
 		}()
 		next.ServeHTTP(rec, r)
 	})
@@ -141,6 +167,9 @@ func (p *Proxy) readBody(next http.Handler) http.Handler {
 		x := exchangeOf(r)
 		switch x.op.Body {
 		case route.BodyData:
+			if d := p.cfg.Limits.DataIdleTimeout.D(); d > 0 && r.Body != nil && r.Body != http.NoBody {
+				r.Body = &clientDataBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: d}
+			}
 			next.ServeHTTP(w, r)
 			return
 		case route.BodyNone:
@@ -172,7 +201,22 @@ func (p *Proxy) readBody(next http.Handler) http.Handler {
 				return
 			}
 		}
+		rc := http.NewResponseController(w)
+		if d := p.cfg.Limits.BodyReadTimeout.D(); d > 0 {
+			_ = rc.SetReadDeadline(time.Now().Add(d))
+		}
 		raw, err := readLimited(r.Body, p.cfg.Limits.MaxJSONBodyBytes)
+		if err == nil {
+			_ = rc.SetReadDeadline(time.Time{})
+		}
+		// Otherwise the deadline stays: net/http then drops the connection after the
+		// answer instead of waiting for the rest of a body that may never come.
+		if isReadTimeout(err) {
+			w.Header().Set("Connection", "close")
+			p.deny(w, x, http.StatusRequestTimeout, codeRequestTimeout,
+				fmt.Sprintf("the request body did not arrive within %s", p.cfg.Limits.BodyReadTimeout.D()), nil)
+			return
+		}
 		if errors.Is(err, errTooLarge) {
 			p.deny(w, x, http.StatusRequestEntityTooLarge, codeBodyTooLarge,
 				fmt.Sprintf("request body over %d bytes", p.cfg.Limits.MaxJSONBodyBytes), nil)
@@ -183,7 +227,7 @@ func (p *Proxy) readBody(next http.Handler) http.Handler {
 			return
 		}
 		if len(raw) > 0 {
-			doc, err := decodeStrictJSON(raw)
+			doc, err := decodeStrictJSONDepth(raw, p.cfg.Limits.MaxJSONDepth)
 			if err != nil {
 				p.deny(w, x, http.StatusBadRequest, codeBadBody, err.Error(), nil)
 				return
@@ -209,18 +253,27 @@ func (p *Proxy) readBody(next http.Handler) http.Handler {
 	})
 }
 
-// enrich looks up the image the operation touches and the caller's membership of it.
-// A lookup that fails denies: the policy never decides on missing facts.
+// enrich looks up the image the operation touches and the caller's membership of it,
+// and (gcore dialect, reseller.source upstream) the caller's reseller limits and shared
+// images. A lookup that fails denies: the policy never decides on missing facts.
 func (p *Proxy) enrich(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		x := exchangeOf(r)
 		id := x.op.Params["image_id"]
-		if id == "" {
+		if id == "" && !p.wantsReseller(x) {
 			next.ServeHTTP(w, r)
 			return
 		}
 		start := time.Now()
-		img, member, err := p.lookupImage(r.Context(), id, x.principal.Tenant)
+		var err error
+		if x.reseller, err = p.lookupReseller(r.Context(), x); err != nil {
+			p.log.Warn("enrichment failed", "request_id", x.requestID, "reseller", x.principal.Reseller, "error", err)
+			p.deny(w, x, http.StatusBadGateway, codeEnrichError, "could not look up the reseller limits to decide the request", nil)
+			return
+		}
+		if id != "" {
+			x.image, x.member, err = p.lookupImage(r.Context(), imageRef(x.op), x.principal.Tenant)
+		}
 		x.enrichTime = time.Since(start)
 		p.metrics.ObserveStage("enrich", x.enrichTime)
 		if err != nil {
@@ -228,18 +281,18 @@ func (p *Proxy) enrich(next http.Handler) http.Handler {
 			p.deny(w, x, http.StatusBadGateway, codeEnrichError, "could not look up the image to decide the request", nil)
 			return
 		}
-		x.image, x.member = img, member
 		next.ServeHTTP(w, r)
 	})
 }
 
 // lookupImage returns the image record and, when the caller does not own it, the
-// caller's membership.
-func (p *Proxy) lookupImage(ctx context.Context, id, tenant string) (map[string]any, *policy.Membership, error) {
-	img, err := p.enricher.Image(ctx, id)
-	if err != nil || img == nil {
-		return nil, nil, err
+// caller's membership (Glance; the v1 dialect has no memberships).
+func (p *Proxy) lookupImage(ctx context.Context, ref enrich.ImageRef, tenant string) (map[string]any, *policy.Membership, error) {
+	img, err := p.enricher.Image(ctx, ref)
+	if err != nil || img == nil || p.gcore() {
+		return img, nil, err
 	}
+	id := ref.ID
 	if owner, _ := img["owner"].(string); owner == tenant {
 		return img, nil, nil
 	}
@@ -268,6 +321,18 @@ func (p *Proxy) decide(next http.Handler) http.Handler {
 			return
 		}
 		x.decision, x.decided = d, true
+		if p.shadow != nil {
+			p.runShadow(r, x)
+		}
+		if !d.Allow && p.cfg.Policy.DryRun {
+			// Roll-out mode: the denial is logged, the request goes through.
+			x.dryRun = true
+			x.reasons = d.Reasons
+			p.log.Warn("dry run: a denied request is forwarded", "request_id", x.requestID,
+				"operation", x.op.Name, "status", d.Status, "reasons", d.Reasons)
+			next.ServeHTTP(w, r)
+			return
+		}
 		if !d.Allow {
 			msg := "forbidden"
 			if d.Hide || d.Status == http.StatusNotFound {
@@ -287,6 +352,26 @@ func (p *Proxy) decide(next http.Handler) http.Handler {
 	})
 }
 
+// runShadow evaluates the shadow policy on the same input and counts whether it agrees.
+// Its answer never changes what the caller gets.
+func (p *Proxy) runShadow(r *http.Request, x *exchange) {
+	d, _, err := p.shadow.Decide(r.Context(), p.input(r, x))
+	if err != nil {
+		p.metrics.ShadowDecisions.WithLabelValues("error").Inc()
+		p.log.Warn("shadow policy failed", "request_id", x.requestID, "error", err)
+		return
+	}
+	x.shadow = &d
+	if d.Allow == x.decision.Allow && d.Status == x.decision.Status {
+		p.metrics.ShadowDecisions.WithLabelValues("same").Inc()
+		return
+	}
+	p.metrics.ShadowDecisions.WithLabelValues("differ").Inc()
+	p.log.Info("shadow policy disagrees", "request_id", x.requestID, "operation", x.op.Name,
+		"enforced_allow", x.decision.Allow, "enforced_status", x.decision.Status,
+		"shadow_allow", d.Allow, "shadow_status", d.Status, "shadow_reasons", d.Reasons)
+}
+
 // checkListMarker closes a small leak of Glance: a marker naming another tenant's image
 // answers differently from an unknown marker. A marker the caller may not see is
 // refused exactly as an unknown one.
@@ -294,7 +379,7 @@ func (p *Proxy) checkListMarker(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		x := exchangeOf(r)
 		marker := x.query.Get("marker")
-		if x.op.Name != "images.list" || marker == "" {
+		if x.op.Name != "images.list" || marker == "" || p.gcore() {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -309,7 +394,7 @@ func (p *Proxy) checkListMarker(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		img, member, err := p.lookupImage(r.Context(), marker, x.principal.Tenant)
+		img, member, err := p.lookupImage(r.Context(), enrich.ImageRef{ID: marker}, x.principal.Tenant)
 		if err != nil {
 			p.deny(w, x, http.StatusBadGateway, codeEnrichError, "could not look up the pagination marker", nil)
 			return
@@ -400,6 +485,7 @@ func (p *Proxy) logDecision(r *http.Request, x *exchange) {
 			Code:    x.code,
 			Reasons: x.reasons,
 			Hide:    x.decision.Hide,
+			DryRun:  x.dryRun,
 		},
 		Metrics: map[string]int64{
 			"timer_server_handler_ns": elapsed.Nanoseconds(),
@@ -424,8 +510,14 @@ func (p *Proxy) logDecision(r *http.Request, x *exchange) {
 			User: pr.User, Tenant: pr.Tenant, Roles: pr.Roles, Reseller: pr.Reseller, Issuer: pr.Issuer,
 		}
 	}
+	if sd := x.shadow; sd != nil {
+		ev.Shadow = &audit.EventResult{Allow: sd.Allow, Status: sd.Status, Code: sd.Code, Reasons: sd.Reasons, Hide: sd.Hide}
+	}
 	if x.image != nil {
 		ev.Input.ImageOwner, _ = x.image["owner"].(string)
+		if owner, ok := x.image["project_id"]; ok && p.gcore() && owner != nil {
+			ev.Input.ImageOwner = fmt.Sprint(owner)
+		}
 		ev.Input.ImageVisibility, _ = x.image["visibility"].(string)
 	}
 	p.audit.Log(ev)
@@ -433,15 +525,38 @@ func (p *Proxy) logDecision(r *http.Request, x *exchange) {
 
 // statusRecorder remembers the status written, for the event; it passes Flush and
 // Unwrap on so that streaming and http.ResponseController keep working.
+//
+// With writeIdle set, every write must reach the client within it (a client that stops
+// reading a download is cut, see deadlines.go); the deadline is lifted when the handler
+// is done (liftDeadline), so that it cannot outlive the request on a kept-alive connection.
 type statusRecorder struct {
 	http.ResponseWriter
-	status int
+	status    int
+	writeIdle time.Duration
+	rc        *http.ResponseController
+}
+
+func (s *statusRecorder) extendDeadline() {
+	if s.writeIdle <= 0 {
+		return
+	}
+	if s.rc == nil {
+		s.rc = http.NewResponseController(s.ResponseWriter)
+	}
+	_ = s.rc.SetWriteDeadline(time.Now().Add(s.writeIdle))
+}
+
+func (s *statusRecorder) liftDeadline() {
+	if s.rc != nil {
+		_ = s.rc.SetWriteDeadline(time.Time{})
+	}
 }
 
 func (s *statusRecorder) WriteHeader(code int) {
 	if s.status == 0 {
 		s.status = code
 	}
+	s.extendDeadline()
 	s.ResponseWriter.WriteHeader(code)
 }
 
@@ -449,11 +564,13 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 	if s.status == 0 {
 		s.status = http.StatusOK
 	}
+	s.extendDeadline()
 	return s.ResponseWriter.Write(b)
 }
 
 func (s *statusRecorder) Flush() {
 	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		s.extendDeadline()
 		f.Flush()
 	}
 }

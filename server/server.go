@@ -5,6 +5,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -16,6 +17,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -41,6 +44,8 @@ type Server struct {
 	metrics    *metrics.Metrics
 	authn      *authn.Authenticator
 	engine     *policy.Engine
+	shadow     *policy.Engine
+	bundle     *policy.BundleWatcher
 	audit      *audit.Logger
 	auditClose io.Closer
 	proxy      *proxy.Proxy
@@ -56,7 +61,7 @@ type Options struct {
 	Log *slog.Logger
 	// AuditWriter replaces the configured decision-log sink (tests, demo).
 	AuditWriter io.Writer
-	// ConfigDir resolves relative key file paths.
+	// ConfigDir resolves relative key file paths and reseller.file.
 	ConfigDir string
 }
 
@@ -65,6 +70,9 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 	log := o.Log
 	if log == nil {
 		log = slog.Default()
+	}
+	if f := cfg.Reseller.File; f != "" && o.ConfigDir != "" && !filepath.IsAbs(f) {
+		cfg.Reseller.File = filepath.Join(o.ConfigDir, f)
 	}
 	s := &Server{cfg: cfg, log: log, registry: prometheus.NewRegistry()}
 	s.metrics = metrics.New(s.registry)
@@ -88,28 +96,26 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
 
-	src := policy.Source{Name: "embedded", FS: policies.FS()}
-	if cfg.Policy.Dir != "" {
-		src = policy.DirSource(cfg.Policy.Dir)
-	}
-	s.engine, err = policy.New(ctx, src)
-	if err != nil {
-		s.metrics.PolicyReloads.WithLabelValues("error").Inc()
+	if err := s.loadPolicy(ctx); err != nil {
 		return nil, err
 	}
-	s.metrics.PolicyReloads.WithLabelValues("success").Inc()
-	s.metrics.PolicyRevision.WithLabelValues(s.engine.Revision()).Set(1)
 
-	sink := o.AuditWriter
-	if sink == nil {
-		sink, s.auditClose, err = openAuditSink(cfg.Audit)
-		if err != nil {
-			return nil, err
-		}
+	var sink audit.Sink
+	if o.AuditWriter != nil {
+		sink = audit.NewWriterSink(o.AuditWriter)
+	} else if sink, s.auditClose, err = openAuditSink(cfg.Audit); err != nil {
+		return nil, err
 	}
-	s.audit = audit.NewLogger(sink, cfg.Audit.Buffer, s.metrics)
+	s.audit, err = audit.New(sink, audit.Options{
+		Buffer: cfg.Audit.Buffer, BatchSize: cfg.Audit.BatchSize, Mask: cfg.Audit.Mask, Observer: s.metrics,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
 
 	enricher, err := enrich.New(enrich.Options{
+		Dialect:      cfg.Dialect,
+		ResellerTTL:  cfg.Reseller.CacheTTL.D(),
 		Upstream:     up,
 		HTTPClient:   &http.Client{Transport: s.transport, Timeout: cfg.Enrich.Timeout.D()},
 		Headers:      serviceHeaders(cfg.Upstream.ServiceIdentity),
@@ -122,16 +128,27 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	var markerKey []byte
+	if f := cfg.Upstream.MarkerKeyFile; f != "" {
+		if markerKey, err = os.ReadFile(f); err != nil {
+			return nil, fmt.Errorf("upstream.marker_key_file: %w", err)
+		}
+		if markerKey = bytes.TrimSpace(markerKey); len(markerKey) < 32 {
+			return nil, fmt.Errorf("upstream.marker_key_file: %s holds %d bytes, want at least 32", f, len(markerKey))
+		}
+	}
 	s.proxy, err = proxy.New(proxy.Options{
 		Config:    cfg,
 		Authn:     s.authn,
-		Router:    route.NewGlance(),
+		Router:    newRouter(cfg.Dialect),
 		Policy:    s.engine,
 		Enricher:  enricher,
 		Audit:     s.audit,
 		Metrics:   s.metrics,
 		Log:       log,
 		Transport: s.transport,
+		Shadow:    s.shadow,
+		MarkerKey: markerKey,
 	})
 	if err != nil {
 		return nil, err
@@ -162,12 +179,28 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	if err := s.probeUpstream(ctx); err != nil {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprintf(w, "policy %s loaded\nupstream unreachable: %v\n", s.engine.Revision(), err)
-		return
+	st := s.engine.Status()
+	var report strings.Builder
+	ready := s.engine.Ready()
+	if ready {
+		fmt.Fprintf(&report, "policy %s loaded from %s at %s\n", st.Revision, st.Source, st.LoadedAt.UTC().Format(time.RFC3339))
+	} else {
+		report.WriteString("no policy loaded\n")
 	}
-	fmt.Fprintf(w, "policy %s loaded\nupstream reachable\n", s.engine.Revision())
+	if st.LastError != nil {
+		// A failed reload keeps the last good policy: still ready, but say so.
+		fmt.Fprintf(&report, "policy reload failed at %s: %v\n", st.ErrorAt.UTC().Format(time.RFC3339), st.LastError)
+	}
+	if err := s.probeUpstream(ctx); err != nil {
+		ready = false
+		fmt.Fprintf(&report, "upstream unreachable: %v\n", err)
+	} else {
+		report.WriteString("upstream reachable\n")
+	}
+	if !ready {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	_, _ = io.WriteString(w, report.String())
 }
 
 func (s *Server) probeUpstream(ctx context.Context) error {
@@ -231,6 +264,13 @@ func (s *Server) Run(ctx context.Context, ready func(proxyAddr, adminAddr net.Ad
 		}
 	}()
 	go func() { errs <- adminSrv.Serve(al) }()
+	if s.cfg.Policy.WatchInterval > 0 {
+		go func() {
+			if err := s.engine.WatchSource(ctx, s.cfg.Policy.WatchInterval.D(), s.log); err != nil {
+				s.log.Error("policy watch stopped", "error", err)
+			}
+		}()
+	}
 	s.log.Info("imagegate serving", "listen", pl.Addr().String(), "admin_listen", al.Addr().String(),
 		"upstream", s.cfg.Upstream.URL, "mode", s.cfg.Upstream.Mode, "policy_revision", s.engine.Revision())
 	if ready != nil {
@@ -249,10 +289,31 @@ func (s *Server) Run(ctx context.Context, ready func(proxyAddr, adminAddr net.Ad
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.Limits.ShutdownTimeout.D())
 	defer cancel()
 	if err := proxySrv.Shutdown(shutdownCtx); err != nil {
-		runErr = errors.Join(runErr, fmt.Errorf("proxy shutdown: %w", err))
+		// Requests still running past the timeout are cut, loudly: their connections are
+		// closed, they unwind and write their decision events, and only then is the
+		// decision log flushed, with a budget of its own.
+		cut := s.proxy.InFlight()
+		s.log.Warn("shutdown timeout: cutting the requests still in flight", "requests", cut)
+		_ = proxySrv.Close()
+		s.waitInFlight(flushTimeout)
+		runErr = errors.Join(runErr, fmt.Errorf("proxy shutdown: %d requests cut after %s: %w", cut, s.cfg.Limits.ShutdownTimeout.D(), err))
 	}
 	_ = adminSrv.Shutdown(shutdownCtx)
-	return errors.Join(runErr, s.Close(shutdownCtx))
+	flushCtx, cancelFlush := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
+	defer cancelFlush()
+	return errors.Join(runErr, s.Close(flushCtx))
+}
+
+// flushTimeout bounds, after the shutdown timeout, the wait for cut requests to unwind
+// and the flush of the decision log.
+const flushTimeout = 5 * time.Second
+
+// waitInFlight waits until no request is in the proxy, at most d.
+func (s *Server) waitInFlight(d time.Duration) {
+	deadline := time.Now().Add(d)
+	for s.proxy.InFlight() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // Close flushes the decision log and releases background work.
@@ -262,24 +323,29 @@ func (s *Server) Close(ctx context.Context) error {
 		err = errors.Join(err, s.auditClose.Close())
 	}
 	s.authn.Close()
+	if s.bundle != nil {
+		s.bundle.Stop(ctx)
+	}
 	s.transport.CloseIdleConnections()
 	return err
 }
 
-func openAuditSink(a config.Audit) (io.Writer, io.Closer, error) {
+func openAuditSink(a config.Audit) (audit.Sink, io.Closer, error) {
 	switch a.Sink {
 	case "stdout":
-		return os.Stdout, nil, nil
+		return audit.NewWriterSink(os.Stdout), nil, nil
 	case "stderr":
-		return os.Stderr, nil, nil
+		return audit.NewWriterSink(os.Stderr), nil, nil
 	case "none":
-		return io.Discard, nil, nil
+		return audit.NewWriterSink(io.Discard), nil, nil
 	case "file":
 		f, err := os.OpenFile(a.File, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
 		if err != nil {
 			return nil, nil, fmt.Errorf("audit.file: %w", err)
 		}
-		return f, f, nil
+		return audit.NewWriterSink(f), f, nil
+	case "http":
+		return audit.NewHTTPSink(a.URL, &http.Client{Timeout: 30 * time.Second}), nil, nil
 	}
 	return nil, nil, fmt.Errorf("audit.sink: unknown sink %q", a.Sink)
 }
@@ -335,4 +401,55 @@ func newTransport(u config.Upstream) (*http.Transport, error) {
 		MaxIdleConnsPerHost:   u.MaxIdleConnsPerHost,
 		ExpectContinueTimeout: time.Second,
 	}, nil
+}
+
+// loadPolicy builds the policy engine from the configured source: the shipped policies,
+// a directory, or an OPA bundle (start-up waits for the first one), and the shadow policy.
+func (s *Server) loadPolicy(ctx context.Context) error {
+	cfg := s.cfg.Policy
+	opts := []policy.Option{policy.WithObserver(s.metrics), policy.WithTestsOnLoad(cfg.TestOnReload)}
+	if file := s.cfg.Reseller.File; file != "" {
+		// Reseller limits as policy data: checked now, read again on every reload.
+		opts = append(opts, policy.WithData(func() (map[string]any, error) { return enrich.LoadResellerFile(file) }))
+	}
+	var err error
+	switch {
+	case cfg.Bundle.URL != "":
+		s.engine = policy.NewEmpty(opts...)
+		s.bundle, err = policy.NewBundleWatcher(s.engine, policy.BundleConfig{
+			URL: cfg.Bundle.URL, Resource: cfg.Bundle.Resource,
+			MinDelay: cfg.Bundle.MinDelay.D(), MaxDelay: cfg.Bundle.MaxDelay.D(),
+			PublicKeyFile: cfg.Bundle.PublicKeyFile, KeyID: cfg.Bundle.KeyID,
+			Algorithm: cfg.Bundle.Algorithm, Scope: cfg.Bundle.Scope,
+		}, s.log)
+		if err != nil {
+			return err
+		}
+		if err := s.bundle.Start(ctx, cfg.Bundle.StartupTimeout.D()); err != nil {
+			s.bundle.Stop(ctx)
+			return fmt.Errorf("policy.bundle: %w", err)
+		}
+	case cfg.Dir != "":
+		if s.engine, err = policy.New(ctx, policy.DirSource(cfg.Dir), opts...); err != nil {
+			return err
+		}
+	default:
+		if s.engine, err = policy.New(ctx, policy.Source{Name: "embedded", FS: policies.FS()}, opts...); err != nil {
+			return err
+		}
+	}
+	if cfg.ShadowDir != "" {
+		if s.shadow, err = policy.New(ctx, policy.DirSource(cfg.ShadowDir)); err != nil {
+			return fmt.Errorf("policy.shadow_dir: %w", err)
+		}
+	}
+	return nil
+}
+
+// newRouter is the router of the configured dialect.
+func newRouter(dialect string) *route.Router {
+	if dialect == config.DialectGcore {
+		return route.NewGcore()
+	}
+	return route.NewGlance()
 }

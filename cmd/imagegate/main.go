@@ -1,6 +1,7 @@
 // Command imagegate is the authorizing proxy for image APIs: `imagegate serve` runs it
 // from a configuration file, `imagegate demo` runs it in front of an in-memory image API
-// with sample tokens, and `imagegate version` prints what it is.
+// with sample tokens, `imagegate check` decides one request offline and explains it,
+// `imagegate audit` summarises decision logs, and `imagegate version` prints what it is.
 package main
 
 import (
@@ -20,6 +21,8 @@ const usage = `imagegate — the authorizing proxy for image APIs
 Usage:
   imagegate serve   --config FILE      run the proxy (IMAGEGATE_… variables override the file)
   imagegate demo    [flags]            run the proxy in front of an in-memory image API with sample tokens
+  imagegate check   [flags]            decide one request offline and explain it (exit 0 allow, 1 deny)
+  imagegate audit   [flags] FILE...    summarise decision logs: denials, image accesses, top talkers
   imagegate version                    print the version
 
 Run 'imagegate COMMAND -h' for the flags of a command.
@@ -43,6 +46,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = serve(ctx, args[1:], stdout, stderr)
 	case "demo":
 		err = demo(ctx, args[1:], stdout, stderr)
+	case "check":
+		return checkCommand(ctx, args[1:], stdout, stderr)
+	case "audit":
+		return auditCommand(args[1:], os.Stdin, stdout, stderr)
 	case "version", "--version":
 		err = version(stdout)
 	case "help", "-h", "--help":

@@ -49,3 +49,9 @@ bench:
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/imagegate ./cmd/imagegate
+
+## bench-load: the load benchmark harness of docs/benchmarks.md, ~30 minutes (not part of
+## test); BENCH_ARGS=--quick for ~2 minutes, BENCH_ARGS=--profile for profiles
+.PHONY: bench-load
+bench-load:
+	./bench/run.sh $(BENCH_ARGS)

@@ -89,48 +89,62 @@ func deterministic(m *ast.Module) bool {
 	return ok
 }
 
-var keyBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+// canonical writes values for keyOf. Its callbacks are bound once, when the pool makes
+// it, so that walking a value allocates nothing.
+type canonical struct {
+	b      []byte
+	elem   func(*ast.Term)
+	member func(k, v *ast.Term)
+}
+
+var canonicals = sync.Pool{New: func() any {
+	c := &canonical{b: make([]byte, 0, 4096)}
+	c.elem = func(t *ast.Term) { c.value(t.Value) }
+	c.member = func(k, v *ast.Term) { c.value(k.Value); c.value(v.Value) }
+	return c
+}}
 
 // keyOf is the SHA-256 of v written canonically: a tag before every value, the length
 // before every string and collection, object members and set elements in OPA's order of
 // terms. Different values are different writings.
 func keyOf(v ast.Value) memoKey {
-	bp := keyBuffers.Get().(*[]byte)
-	b := appendCanonical((*bp)[:0], v)
-	k := memoKey(sha256.Sum256(b))
-	*bp = b[:0]
-	keyBuffers.Put(bp)
+	c := canonicals.Get().(*canonical)
+	c.b = c.b[:0]
+	c.value(v)
+	k := memoKey(sha256.Sum256(c.b))
+	canonicals.Put(c)
 	return k
 }
 
-func appendCanonical(b []byte, v ast.Value) []byte {
+func (c *canonical) value(v ast.Value) {
 	switch v := v.(type) {
 	case ast.Null:
-		return append(b, 'z')
+		c.b = append(c.b, 'z')
 	case ast.Boolean:
 		if v {
-			return append(b, 't')
+			c.b = append(c.b, 't')
+		} else {
+			c.b = append(c.b, 'f')
 		}
-		return append(b, 'f')
 	case ast.Number:
-		return appendString(b, 'n', string(v))
+		c.b = appendString(c.b, 'n', string(v))
 	case ast.String:
-		return appendString(b, 's', string(v))
+		c.b = appendString(c.b, 's', string(v))
 	case *ast.Array:
-		b = binary.AppendUvarint(append(b, 'a'), uint64(v.Len()))
-		v.Foreach(func(t *ast.Term) { b = appendCanonical(b, t.Value) })
-		return b
+		c.b = binary.AppendUvarint(append(c.b, 'a'), uint64(v.Len()))
+		for i := range v.Len() {
+			c.value(v.Elem(i).Value)
+		}
 	case ast.Object:
-		b = binary.AppendUvarint(append(b, 'o'), uint64(v.Len()))
-		v.Foreach(func(k, x *ast.Term) { b = appendCanonical(appendCanonical(b, k.Value), x.Value) })
-		return b
+		c.b = binary.AppendUvarint(append(c.b, 'o'), uint64(v.Len()))
+		v.Foreach(c.member)
 	case ast.Set:
-		b = binary.AppendUvarint(append(b, 'S'), uint64(v.Len()))
-		v.Foreach(func(t *ast.Term) { b = appendCanonical(b, t.Value) })
-		return b
+		c.b = binary.AppendUvarint(append(c.b, 'S'), uint64(v.Len()))
+		v.Foreach(c.elem)
+	default:
+		// Nothing else is in an input built from Go values; OPA's text is canonical too.
+		c.b = appendString(c.b, '?', v.String())
 	}
-	// Nothing else is in an input built from Go values; OPA's text is canonical too.
-	return appendString(b, '?', v.String())
 }
 
 func appendString(b []byte, tag byte, s string) []byte {

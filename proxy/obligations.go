@@ -279,6 +279,15 @@ func readImagePage(body []byte) (map[string]json.RawMessage, []json.RawMessage, 
 	return page, raws, items, nil
 }
 
+// readImageRecord is readListedImage for a whole answer: checked to be JSON, then
+// scanned.
+func readImageRecord(body []byte) (listedImage, error) {
+	if !json.Valid(body) {
+		return listedImage{}, errNotJSON
+	}
+	return scanListedImage(body)
+}
+
 // scanListedImage is readListedImage for an item of a page already checked to be JSON:
 // the record's members are scanned, not decoded, and only the three values read are.
 func scanListedImage(raw []byte) (listedImage, error) {
@@ -419,7 +428,7 @@ func (p *Proxy) addMemberships(ctx context.Context, x *exchange, items []policy.
 // checkImage makes sure a single-image answer is the image decided on and one the
 // caller may see; otherwise the caller gets a 404.
 func (p *Proxy) checkImage(r *http.Request, x *exchange, body []byte) ([]byte, error) {
-	li, err := readListedImage(body)
+	li, err := readImageRecord(body)
 	if err != nil || li.ID == "" || li.Visibility == "" {
 		return nil, errors.New("image answer is not an image record")
 	}

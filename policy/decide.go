@@ -48,16 +48,18 @@ func (e *Engine) Decide(ctx context.Context, in *Input) (Decision, string, error
 	if p == nil {
 		return Decision{}, "", errNoPolicy
 	}
+	var key memoKey
+	memoize := false
+	if p.memo != nil {
+		if key, memoize = inputKey(in, nil); memoize {
+			if d, ok := p.memo.decision(key); ok {
+				return d, p.revision, nil
+			}
+		}
+	}
 	v, err := in.Value(nil)
 	if err != nil {
 		return Decision{}, p.revision, fmt.Errorf("%w: build input: %v", ErrEvaluation, err)
-	}
-	var key memoKey
-	if p.memo != nil {
-		key = keyOf(v)
-		if d, ok := p.memo.decision(key); ok {
-			return d, p.revision, nil
-		}
 	}
 	rs, err := p.decision.Eval(ctx, rego.EvalParsedInput(v))
 	if err != nil {
@@ -67,7 +69,7 @@ func (e *Engine) Decide(ctx context.Context, in *Input) (Decision, string, error
 	if err != nil {
 		return Decision{}, p.revision, fmt.Errorf("%w: %v", ErrEvaluation, err)
 	}
-	if p.memo != nil {
+	if memoize {
 		p.memo.putDecision(key, d)
 	}
 	return d, p.revision, nil
@@ -161,17 +163,18 @@ func (e *Engine) VisibleIDs(ctx context.Context, in *Input, items []Item) (map[s
 	if items == nil {
 		items = []Item{}
 	}
+	var key memoKey
+	memoize := false
+	if p.memo != nil && len(items) <= memoPageItems {
+		if key, memoize = inputKey(in, items); memoize {
+			if ids, ok := p.memo.page(key); ok {
+				return ids, nil
+			}
+		}
+	}
 	v, err := in.Value(items)
 	if err != nil {
 		return nil, fmt.Errorf("%w: build input: %v", ErrEvaluation, err)
-	}
-	var key memoKey
-	memoize := p.memo != nil && len(items) <= memoPageItems
-	if memoize {
-		key = keyOf(v)
-		if ids, ok := p.memo.page(key); ok {
-			return ids, nil
-		}
 	}
 	rs, err := p.visible.Eval(ctx, rego.EvalParsedInput(v))
 	if err != nil {

@@ -2,12 +2,17 @@ package policy
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
-	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/imagegate/imagegate/authn"
+	"github.com/imagegate/imagegate/route"
 )
 
 const publicOnly = `package imagegate
@@ -143,27 +148,143 @@ func TestMemoIsBounded(t *testing.T) {
 	}
 }
 
-// Keys are equal for equal values, whatever the order objects were built in, and differ
-// for any other value.
+// Keys are equal for equal values, however the maps were built, and differ for any
+// other value.
 func TestMemoKeys(t *testing.T) {
-	parse := func(s string) memoKey { return keyOf(ast.MustParseTerm(s).Value) }
-	if parse(`{"a": 1, "b": [true, null, {"c": "d"}]}`) != parse(`{"b": [true, null, {"c": "d"}], "a": 1}`) {
-		t.Fatal("the same object built in another order has another key")
-	}
-	if parse(`{"x", "y"}`) != parse(`{"y", "x"}`) {
-		t.Fatal("the same set has another key")
-	}
-	distinct := []string{
-		`{"a": "bc"}`, `{"ab": "c"}`, `{"a": 1}`, `{"a": "1"}`, `{"a": [1]}`, `{"a": {1}}`, `{"a": null}`,
-		`{"a": false}`, `{"a": true}`, `{"a": {}}`, `{"a": []}`, `[["a"], "b"]`, `[["a", "b"]]`, `["a", ["b"]]`,
-		`{1: "a"}`, `{"1": "a"}`, `"a\u0000b"`, `"a"`, `"ab"`,
-	}
-	seen := map[memoKey]string{}
-	for _, s := range distinct {
-		k := parse(s)
-		if other, dup := seen[k]; dup {
-			t.Fatalf("%s and %s have the same key", s, other)
+	key := func(v any) memoKey {
+		in := input("reader")
+		in.Body = v
+		k, ok := inputKey(in, nil)
+		if !ok {
+			t.Fatalf("%#v: no key", v)
 		}
-		seen[k] = s
+		return k
+	}
+	a := map[string]any{"a": json.Number("1"), "b": []any{true, nil, map[string]any{"c": "d"}}}
+	b := map[string]any{}
+	b["b"] = []any{true, nil, map[string]any{"c": "d"}}
+	b["a"] = json.Number("1")
+	for range 20 { // map order is random: compare many writings
+		if key(a) != key(b) {
+			t.Fatal("the same object built in another order has another key")
+		}
+	}
+	distinct := []any{
+		map[string]any{"a": "bc"}, map[string]any{"ab": "c"}, map[string]any{"a": json.Number("1")},
+		map[string]any{"a": "1"}, map[string]any{"a": 1.0}, map[string]any{"a": []any{json.Number("1")}},
+		map[string]any{"a": nil}, map[string]any{"a": false}, map[string]any{"a": true},
+		map[string]any{"a": map[string]any{}}, map[string]any{"a": []any{}}, map[string]any{},
+		[]any{[]any{"a"}, "b"}, []any{[]any{"a", "b"}}, []any{"a", []any{"b"}},
+		map[string]any{"a": map[string]any{"b": "c"}, "d": "e"}, map[string]any{"a": map[string]any{"b": "c", "d": "e"}},
+		"a\u0000b", "a", "ab", "", nil, []any{}, []string{"a"}, []any{"a"},
+	}
+	seen := map[memoKey]int{}
+	for i, v := range distinct {
+		k := key(v)
+		if other, dup := seen[k]; dup {
+			t.Fatalf("%#v and %#v have the same key", v, distinct[other])
+		}
+		seen[k] = i
+	}
+	in := input("reader")
+	in.Body = struct{}{}
+	if _, ok := inputKey(in, nil); ok {
+		t.Fatal("a value of an unknown type has a key: it must be evaluated, never looked up")
+	}
+}
+
+// TestInputKeyCoversInput changes each field of the input in turn: the key must change
+// with it, or the memo would answer a request with another's decision. The field counts
+// make adding a field to what the input holds a failing test until inputKey writes it.
+func TestInputKeyCoversInput(t *testing.T) {
+	for typ, n := range map[reflect.Type]int{
+		reflect.TypeFor[Input]():           13,
+		reflect.TypeFor[route.Operation](): 5,
+		reflect.TypeFor[authn.Principal](): 8,
+		reflect.TypeFor[PatchOp]():         5,
+		reflect.TypeFor[Membership]():      2,
+		reflect.TypeFor[Item]():            5,
+	} {
+		if typ.NumField() != n {
+			t.Errorf("%s has %d fields, inputKey writes %d: write the new one in memokey.go and here", typ, typ.NumField(), n)
+		}
+	}
+	base := func() (*Input, []Item) {
+		in := input("reader", "member")
+		in.Query = url.Values{"limit": {"5"}}
+		in.Body = map[string]any{"name": "x"}
+		in.Patch = []PatchOp{{Op: "replace", Path: "/name", Pointer: []string{"name"}, Value: "y", HasValue: true}}
+		in.Principal.User, in.Principal.Reseller, in.Principal.Client, in.Principal.Issuer = "u", "r", "c", "iss"
+		in.Principal.Claims = map[string]any{"sub": "u", "exp": json.Number("100")}
+		in.Image = map[string]any{"id": "i", "owner": "o", "visibility": "shared"}
+		in.Membership = &Membership{MemberID: "t1", Status: "accepted"}
+		in.Reseller = map[string]any{"limits": []any{}}
+		in.Dialect, in.UpstreamMode, in.Region = "glance", "delegated", "1"
+		return in, []Item{{ID: "a", Owner: "o", Visibility: "shared", MemberStatus: "pending", Region: "1"}}
+	}
+	changes := map[string]func(in *Input, items []Item) []Item{
+		"operation dialect":    func(in *Input, it []Item) []Item { in.Operation.Dialect = "gcore"; return it },
+		"operation name":       func(in *Input, it []Item) []Item { in.Operation.Name = "images.delete"; return it },
+		"operation params":     func(in *Input, it []Item) []Item { in.Operation.Params = map[string]string{"image_id": "j"}; return it },
+		"operation params nil": func(in *Input, it []Item) []Item { in.Operation.Params = nil; return it },
+		"deprecated":           func(in *Input, it []Item) []Item { in.Operation.Deprecated = true; return it },
+		"body kind":            func(in *Input, it []Item) []Item { in.Operation.Body = route.BodyJSON; return it },
+		"method":               func(in *Input, it []Item) []Item { in.Method = "HEAD"; return it },
+		"path":                 func(in *Input, it []Item) []Item { in.Path = "/v2/images/j"; return it },
+		"query value":          func(in *Input, it []Item) []Item { in.Query["limit"] = []string{"6"}; return it },
+		"query key":            func(in *Input, it []Item) []Item { in.Query = url.Values{"marker": {"5"}}; return it },
+		"query nil":            func(in *Input, it []Item) []Item { in.Query = nil; return it },
+		"body":                 func(in *Input, it []Item) []Item { in.Body = map[string]any{"name": "y"}; return it },
+		"body nil":             func(in *Input, it []Item) []Item { in.Body = nil; return it },
+		"patch op":             func(in *Input, it []Item) []Item { in.Patch[0].Op = "add"; return it },
+		"patch path":           func(in *Input, it []Item) []Item { in.Patch[0].Path = "/x"; return it },
+		"patch pointer":        func(in *Input, it []Item) []Item { in.Patch[0].Pointer = []string{"x"}; return it },
+		"patch value":          func(in *Input, it []Item) []Item { in.Patch[0].Value = "z"; return it },
+		"patch has value":      func(in *Input, it []Item) []Item { in.Patch[0].HasValue = false; return it },
+		"patch nil":            func(in *Input, it []Item) []Item { in.Patch = nil; return it },
+		"patch empty":          func(in *Input, it []Item) []Item { in.Patch = []PatchOp{}; return it },
+		"user":                 func(in *Input, it []Item) []Item { in.Principal.User = "v"; return it },
+		"tenant":               func(in *Input, it []Item) []Item { in.Principal.Tenant = "t2"; return it },
+		"roles":                func(in *Input, it []Item) []Item { in.Principal.Roles = []string{"member", "reader"}; return it },
+		"reseller":             func(in *Input, it []Item) []Item { in.Principal.Reseller = "r2"; return it },
+		"client":               func(in *Input, it []Item) []Item { in.Principal.Client = "c2"; return it },
+		"issuer":               func(in *Input, it []Item) []Item { in.Principal.Issuer = "iss2"; return it },
+		"claims":               func(in *Input, it []Item) []Item { in.Principal.Claims = map[string]any{"sub": "u"}; return it },
+		"expiry":               func(in *Input, it []Item) []Item { in.Principal.ExpiresAt = time.Unix(5, 0); return it },
+		"principal nil":        func(in *Input, it []Item) []Item { in.Principal = nil; return it },
+		"image":                func(in *Input, it []Item) []Item { in.Image["visibility"] = "private"; return it },
+		"image nil":            func(in *Input, it []Item) []Item { in.Image = nil; return it },
+		"image empty":          func(in *Input, it []Item) []Item { in.Image = map[string]any{}; return it },
+		"member id":            func(in *Input, it []Item) []Item { in.Membership.MemberID = "t2"; return it },
+		"member status":        func(in *Input, it []Item) []Item { in.Membership.Status = "rejected"; return it },
+		"membership nil":       func(in *Input, it []Item) []Item { in.Membership = nil; return it },
+		"reseller data":        func(in *Input, it []Item) []Item { in.Reseller = map[string]any{"limits": nil}; return it },
+		"reseller data nil":    func(in *Input, it []Item) []Item { in.Reseller = nil; return it },
+		"dialect":              func(in *Input, it []Item) []Item { in.Dialect = "gcore"; return it },
+		"upstream mode":        func(in *Input, it []Item) []Item { in.UpstreamMode = "service"; return it },
+		"region":               func(in *Input, it []Item) []Item { in.Region = "2"; return it },
+		"item id":              func(in *Input, it []Item) []Item { it[0].ID = "b"; return it },
+		"item owner":           func(in *Input, it []Item) []Item { it[0].Owner = "p"; return it },
+		"item visibility":      func(in *Input, it []Item) []Item { it[0].Visibility = "public"; return it },
+		"item member status":   func(in *Input, it []Item) []Item { it[0].MemberStatus = ""; return it },
+		"item region":          func(in *Input, it []Item) []Item { it[0].Region = "2"; return it },
+		"items nil":            func(in *Input, it []Item) []Item { return nil },
+		"items empty":          func(in *Input, it []Item) []Item { return []Item{} },
+		"item added":           func(in *Input, it []Item) []Item { return append(it, Item{ID: "c"}) },
+	}
+	in, items := base()
+	want, ok := inputKey(in, items)
+	if !ok {
+		t.Fatal("the base input has no key")
+	}
+	if again, _ := inputKey(base()); again != want {
+		t.Fatal("the same input has another key")
+	}
+	for name, change := range changes {
+		in, items := base()
+		items = change(in, items)
+		if got, ok := inputKey(in, items); !ok || got == want {
+			t.Errorf("%s: the key did not change (ok %v)", name, ok)
+		}
 	}
 }

@@ -2,8 +2,10 @@ package proxy
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 func TestDecodeStrictJSON(t *testing.T) {
@@ -110,5 +112,43 @@ func TestParsePatch(t *testing.T) {
 		if _, err := parsePatch(doc); err == nil {
 			t.Errorf("parsePatch accepted %s", bad)
 		}
+	}
+}
+
+// TestReadLimitedSized: the announced length is a hint for the buffer only; what is read
+// and the limit decide.
+func TestReadLimitedSized(t *testing.T) {
+	body := strings.Repeat("x", 1000)
+	tests := []struct {
+		name      string
+		in        string
+		limit     int64
+		announced int64
+		wantErr   error
+	}{
+		{"announced exactly", body, 4096, 1000, nil},
+		{"unknown length", body, 4096, -1, nil},
+		{"announced short", body, 4096, 10, nil},
+		{"announced long", body, 4096, 3000, nil},
+		{"announced over the limit", body, 4096, 1 << 40, nil},
+		{"empty", "", 4096, 0, nil},
+		{"at the limit", body, 1000, 1000, nil},
+		{"over the limit, announced within", body, 999, 500, errTooLarge},
+		{"over the limit, unknown length", body, 999, -1, errTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := readLimitedSized(iotest.OneByteReader(strings.NewReader(tt.in)), tt.limit, tt.announced)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("error %v, want %v", err, tt.wantErr)
+			}
+			if err == nil && string(got) != tt.in {
+				t.Fatalf("read %d bytes, want %d", len(got), len(tt.in))
+			}
+		})
+	}
+	boom := errors.New("connection reset")
+	if _, err := readLimitedSized(iotest.ErrReader(boom), 4096, 100); !errors.Is(err, boom) {
+		t.Fatalf("a failing read: %v", err)
 	}
 }

@@ -72,8 +72,8 @@ func (p *Proxy) filterResults(r *http.Request, x *exchange, body []byte) ([]byte
 	}
 	// Where the results and count values stand in body, to splice the answer together.
 	var results, count span
-	err := objectFields(body, func(key string, start, end int) {
-		switch key {
+	err := objectFields(body, func(key []byte, start, end int) {
+		switch string(key) {
 		case "results":
 			results = span{start, end}
 		case "count":
@@ -186,9 +186,9 @@ func (p *Proxy) checkGcoreImage(r *http.Request, x *exchange, body []byte) ([]by
 // region_id (numbers or decimal strings; project_id may be null for images of no project).
 func readGcoreImage(raw []byte) (policy.Item, error) {
 	var id, visibility, project, region []byte
-	err := objectFields(raw, func(key string, start, end int) {
+	err := objectFields(raw, func(key []byte, start, end int) {
 		val := raw[start:end]
-		switch key {
+		switch string(key) {
 		case "id":
 			id = val
 		case "visibility":
@@ -246,8 +246,10 @@ var errNotJSON = errors.New("not a JSON value")
 
 // objectFields calls f with the key (unquoted) and the position of the raw value of each
 // member of the JSON object raw, which must be valid JSON. A key repeated is seen each
-// time (the last wins for the caller, as for encoding/json and most clients).
-func objectFields(raw []byte, f func(key string, start, end int)) error {
+// time (the last wins for the caller, as for encoding/json and most clients). The key is
+// handed over as bytes, valid only during the call: a record's keys are only compared,
+// and making a string of each was most of what scanning a page allocated.
+func objectFields(raw []byte, f func(key []byte, start, end int)) error {
 	i := skipSpace(raw, 0)
 	if i >= len(raw) || raw[i] != '{' {
 		return errNotJSON
@@ -261,7 +263,7 @@ func objectFields(raw []byte, f func(key string, start, end int)) error {
 		if err != nil || raw[i] != '"' {
 			return errNotJSON
 		}
-		key, err := unquote(raw[i:end])
+		key, err := unquoteBytes(raw[i:end])
 		if err != nil {
 			return err
 		}
@@ -368,6 +370,19 @@ func skipValue(b []byte, i int) (int, error) {
 		return 0, errNotJSON
 	}
 	return j, nil
+}
+
+// unquoteBytes is unquote without a copy when the string has no escapes: the bytes
+// between the quotes.
+func unquoteBytes(raw []byte) ([]byte, error) {
+	if len(raw) < 2 || raw[0] != '"' {
+		return nil, errNotJSON
+	}
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return raw[1 : len(raw)-1], nil
+	}
+	s, err := unquote(raw)
+	return []byte(s), err
 }
 
 // unquote returns the string of a raw JSON string, without allocating a copy's copy

@@ -188,7 +188,7 @@ func BenchmarkFilterResults1000(b *testing.B) {
 func TestObjectScanner(t *testing.T) {
 	raw := []byte(` { "a" : [1, {"b": "]}"}], "\u0069d": "x\"y", "n": -1.5e3, "t": true, "e": {} } `)
 	got := map[string]string{}
-	if err := objectFields(raw, func(k string, start, end int) { got[k] = string(raw[start:end]) }); err != nil {
+	if err := objectFields(raw, func(k []byte, start, end int) { got[string(k)] = string(raw[start:end]) }); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]string{"a": `[1, {"b": "]}"}]`, "id": `"x\"y"`, "n": "-1.5e3", "t": "true", "e": "{}"}
@@ -205,7 +205,7 @@ func TestObjectScanner(t *testing.T) {
 	}
 	for _, bad := range []string{`[1,2`, `{"a" 1}`, `{"a":1`, `"s"`, `{"a":"open}`, `[1 2]`} {
 		if _, err := arrayElements([]byte(bad)); err == nil {
-			if err := objectFields([]byte(bad), func(string, int, int) {}); err == nil {
+			if err := objectFields([]byte(bad), func([]byte, int, int) {}); err == nil {
 				t.Errorf("%s: scanned without error", bad)
 			}
 		}

@@ -104,7 +104,7 @@ func (p *Proxy) rewriteBody(resp *http.Response, f func([]byte) ([]byte, error))
 	if ce := resp.Header.Get("Content-Encoding"); ce != "" && ce != "identity" {
 		return &filterError{fmt.Errorf("answer is %s-encoded", ce)}
 	}
-	body, err := readLimited(resp.Body, p.cfg.Limits.MaxResponseBytes)
+	body, err := readLimitedSized(resp.Body, p.cfg.Limits.MaxResponseBytes, resp.ContentLength)
 	resp.Body.Close()
 	if errors.Is(err, errStalled) {
 		return err
@@ -247,7 +247,7 @@ func readImagePage(body []byte) (map[string]json.RawMessage, []json.RawMessage, 
 		return nil, nil, nil, errors.New("list answer is not a JSON object: not valid JSON")
 	}
 	page := map[string]json.RawMessage{}
-	if err := objectFields(body, func(key string, start, end int) { page[decodedKey(key)] = body[start:end] }); err != nil {
+	if err := objectFields(body, func(key []byte, start, end int) { page[decodedKey(string(key))] = body[start:end] }); err != nil {
 		return nil, nil, nil, fmt.Errorf("list answer is not a JSON object: %w", err)
 	}
 	images, found := page["images"]
@@ -292,8 +292,8 @@ func readImageRecord(body []byte) (listedImage, error) {
 // the record's members are scanned, not decoded, and only the three values read are.
 func scanListedImage(raw []byte) (listedImage, error) {
 	var id, owner, visibility []byte
-	if err := objectFields(raw, func(key string, start, end int) {
-		switch key {
+	if err := objectFields(raw, func(key []byte, start, end int) {
+		switch string(key) {
 		case "id":
 			id = raw[start:end]
 		case "owner":
@@ -398,7 +398,7 @@ func (p *Proxy) fetchUpstreamPage(out *http.Request, link string) ([]byte, error
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("next page: upstream answered %d", resp.StatusCode)
 	}
-	return readLimited(resp.Body, p.cfg.Limits.MaxResponseBytes)
+	return readLimitedSized(resp.Body, p.cfg.Limits.MaxResponseBytes, resp.ContentLength)
 }
 
 // addMemberships fills in the caller's membership status of the shared images it does

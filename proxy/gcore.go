@@ -67,12 +67,9 @@ func invalidatesReseller(op route.Operation, method string) bool {
 // a page is filtered alone; with the newer API's limit and offset, count is the upstream's
 // total less what this page hid (docs/gcore.md).
 func (p *Proxy) filterResults(r *http.Request, x *exchange, body []byte) ([]byte, error) {
-	if !json.Valid(body) {
-		return nil, errors.New("list answer is not JSON")
-	}
 	// Where the results and count values stand in body, to splice the answer together.
 	var results, count span
-	err := objectFields(body, func(key []byte, start, end int) {
+	err := validObjectFields(body, func(key []byte, start, end int) {
 		switch string(key) {
 		case "results":
 			results = span{start, end}
@@ -237,8 +234,8 @@ func rawID(raw []byte, name string) (string, error) {
 	return s, nil
 }
 
-// Reading v1 list pages fast. A page of 1,000 images is read once to check it is JSON
-// (json.Valid) and once more to split it; each item is scanned for the four fields the
+// Reading v1 list pages fast. A page of 1,000 images is checked to be JSON in the pass
+// that splits it (validObjectFields); each item is scanned for the four fields the
 // filter needs, by their exact names, without building a map of all its fields.
 
 // errNotJSON is a page or item whose structure the scanner cannot follow.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/imagegate/imagegate/policy"
@@ -151,4 +152,35 @@ func FuzzReadImageRecord(f *testing.F) {
 	}
 	f.Add([]byte(`{"id": "a", "owner": "o", "visibility": "public", "name": "x", "tags": [], "min_disk": 0}`))
 	f.Fuzz(func(t *testing.T, body []byte) { checkSameRecord(t, body) })
+}
+
+// validJSON accepts exactly what json.Valid accepts.
+func TestValidJSON(t *testing.T) {
+	cases := []string{
+		``, ` `, `{}`, `[]`, `""`, `0`, `-0`, `01`, `-`, `1.`, `.5`, `1.5e`, `1e+`, `1E-7`, `-12.5e+3`,
+		`true`, `tru`, `truex`, `false`, `null`, `nul`, `nullnull`, `[1,]`, `[,1]`, `{"a":1,}`, `{"a" 1}`,
+		`{"a":1 "b":2}`, `{1:2}`, `[1 2]`, `[1true]`, `"a\u00e9b"`, `"\u00G0"`, `"\u12"`, `"\x"`, `"\/"`,
+		"\"tab\there\"", "\"\x7f\xff\xfe\"", `"open`, `"\"`, `{"a":[{"b":null}]}`, "\t{\r\n}\n", `{} {}`,
+		`[[[]]]`, `[[[]]`, `{"a":{"b":{}}}}`, `{"a"}`, `{"a":}`, `[-]`, `[--1]`, `[+1]`, `[0x10]`, `[NaN]`,
+		strings.Repeat("[", 10000) + strings.Repeat("]", 10000),
+		strings.Repeat("[", 10001) + strings.Repeat("]", 10001),
+		strings.Repeat(`{"a":`, 10001) + "1" + strings.Repeat("}", 10001),
+	}
+	for _, c := range cases {
+		if got, want := validJSON([]byte(c)), json.Valid([]byte(c)); got != want {
+			t.Errorf("%.40q: validJSON %v, json.Valid %v", c, got, want)
+		}
+	}
+}
+
+func FuzzValidJSON(f *testing.F) {
+	for _, body := range listPages {
+		f.Add([]byte(body))
+	}
+	f.Add([]byte(`{"a": [1, -2.5e+3, "x\u00e9\n", true, false, null, {}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := validJSON(b), json.Valid(b); got != want {
+			t.Fatalf("%q: validJSON %v, json.Valid %v", b, got, want)
+		}
+	})
 }

@@ -238,16 +238,13 @@ func (p *Proxy) parseImagePage(r *http.Request, x *exchange, body []byte) (map[s
 }
 
 // readImagePage reads a list page as encoding/json and readListedImage would, at a
-// fraction of the cost: the page is checked to be JSON once, then split with the scanner
-// of gcore.go (keys by their exact names, the last of a repeated key wins); the page's
-// members and items are slices of body, and nothing but an item's id, owner and
-// visibility is decoded.
+// fraction of the cost: the page is checked to be JSON in the pass that splits it
+// (jsonscan.go), its items are scanned with the scanner of gcore.go (keys by their exact
+// names, the last of a repeated key wins); the page's members and items are slices of
+// body, and nothing but an item's id, owner and visibility is decoded.
 func readImagePage(body []byte) (map[string]json.RawMessage, []json.RawMessage, []policy.Item, error) {
-	if !json.Valid(body) {
-		return nil, nil, nil, errors.New("list answer is not a JSON object: not valid JSON")
-	}
 	page := map[string]json.RawMessage{}
-	if err := objectFields(body, func(key []byte, start, end int) { page[decodedKey(string(key))] = body[start:end] }); err != nil {
+	if err := validObjectFields(body, func(key []byte, start, end int) { page[decodedKey(string(key))] = body[start:end] }); err != nil {
 		return nil, nil, nil, fmt.Errorf("list answer is not a JSON object: %w", err)
 	}
 	images, found := page["images"]
@@ -282,7 +279,7 @@ func readImagePage(body []byte) (map[string]json.RawMessage, []json.RawMessage, 
 // readImageRecord is readListedImage for a whole answer: checked to be JSON, then
 // scanned.
 func readImageRecord(body []byte) (listedImage, error) {
-	if !json.Valid(body) {
+	if !validJSON(body) {
 		return listedImage{}, errNotJSON
 	}
 	return scanListedImage(body)

@@ -330,21 +330,13 @@ func skipValue(b []byte, i int) (int, error) {
 	}
 	switch b[i] {
 	case '"':
-		for j := i + 1; j < len(b); j++ {
-			switch b[j] {
-			case '\\':
-				j++
-			case '"':
-				return j + 1, nil
-			}
-		}
-		return 0, errNotJSON
+		return skipString(b, i)
 	case '{', '[':
 		depth := 0
 		for j := i; j < len(b); j++ {
 			switch b[j] {
 			case '"':
-				end, err := skipValue(b, j)
+				end, err := skipString(b, j)
 				if err != nil {
 					return 0, err
 				}
@@ -367,6 +359,28 @@ func skipValue(b []byte, i int) (int, error) {
 		return 0, errNotJSON
 	}
 	return j, nil
+}
+
+// skipString returns the index just after the JSON string starting at b[i]: after the
+// first quote that is not escaped, that is not preceded by an odd run of backslashes
+// inside the string.
+func skipString(b []byte, i int) (int, error) {
+	for j := i + 1; j < len(b); {
+		q := bytes.IndexByte(b[j:], '"')
+		if q < 0 {
+			break
+		}
+		q += j
+		backslashes := 0
+		for k := q - 1; k > i && b[k] == '\\'; k-- {
+			backslashes++
+		}
+		if backslashes%2 == 0 {
+			return q + 1, nil
+		}
+		j = q + 1
+	}
+	return 0, errNotJSON
 }
 
 // unquoteBytes is unquote without a copy when the string has no escapes: the bytes

@@ -15,18 +15,60 @@ const maxJSONNesting = 10000
 var errJSONTooDeep = errors.New("JSON nested too deeply")
 
 // validObjectFields is objectFields for raw not yet known to be valid JSON: the whole of
-// raw is checked to be one JSON object (whitespace around it allowed), and f is called
-// only when it is.
+// raw is checked to be one JSON object (whitespace around it allowed) in the same pass
+// that finds its members, and f is called only once all of raw is known to be valid.
 func validObjectFields(raw []byte, f func(key []byte, start, end int)) error {
+	type member struct{ keyStart, keyEnd, start, end int }
+	var members []member
 	i := skipSpace(raw, 0)
-	end, err := validValue(raw, i, 0)
-	if err != nil {
-		return err
-	}
-	if skipSpace(raw, end) != len(raw) {
+	if i >= len(raw) || raw[i] != '{' {
 		return errNotJSON
 	}
-	return objectFields(raw[:end], f)
+	i = skipSpace(raw, i+1)
+	if i < len(raw) && raw[i] == '}' {
+		i++
+	} else {
+		for {
+			if i >= len(raw) || raw[i] != '"' {
+				return errNotJSON
+			}
+			keyEnd, err := validString(raw, i)
+			if err != nil {
+				return err
+			}
+			j := skipSpace(raw, keyEnd)
+			if j >= len(raw) || raw[j] != ':' {
+				return errNotJSON
+			}
+			start := skipSpace(raw, j+1)
+			end, err := validValue(raw, start, 1)
+			if err != nil {
+				return err
+			}
+			members = append(members, member{i, keyEnd, start, end})
+			i = skipSpace(raw, end)
+			if i < len(raw) && raw[i] == ',' {
+				i = skipSpace(raw, i+1)
+				continue
+			}
+			if i < len(raw) && raw[i] == '}' {
+				i++
+				break
+			}
+			return errNotJSON
+		}
+	}
+	if skipSpace(raw, i) != len(raw) {
+		return errNotJSON
+	}
+	for _, m := range members {
+		key, err := unquoteBytes(raw[m.keyStart:m.keyEnd])
+		if err != nil {
+			return err
+		}
+		f(key, m.start, m.end)
+	}
+	return nil
 }
 
 // validJSON reports whether b is one JSON value, as json.Valid.

@@ -207,11 +207,15 @@ type Reseller struct {
 
 // Limits bounds requests.
 type Limits struct {
-	MaxHeaderBytes    int      `yaml:"max_header_bytes"`
-	MaxJSONBodyBytes  int64    `yaml:"max_json_body_bytes"`
-	MaxResponseBytes  int64    `yaml:"max_response_bytes"`
-	MaxQueryParams    int      `yaml:"max_query_params"`
-	MaxInFlight       int      `yaml:"max_in_flight"`
+	MaxHeaderBytes   int   `yaml:"max_header_bytes"`
+	MaxJSONBodyBytes int64 `yaml:"max_json_body_bytes"`
+	MaxResponseBytes int64 `yaml:"max_response_bytes"`
+	MaxQueryParams   int   `yaml:"max_query_params"`
+	MaxInFlight      int   `yaml:"max_in_flight"`
+	// MaxInFlightData bounds the image data transfers (uploads and downloads) in flight,
+	// a part of MaxInFlight: each holds a copy buffer, an upstream connection and their
+	// goroutines, so that many downloads offered at once cost memory the others do not.
+	MaxInFlightData   int      `yaml:"max_in_flight_data"`
 	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
 	IdleTimeout       Duration `yaml:"idle_timeout"`
 	ShutdownTimeout   Duration `yaml:"shutdown_timeout"`
@@ -292,6 +296,7 @@ func Default() Config {
 			MaxResponseBytes:  16 << 20,
 			MaxQueryParams:    64,
 			MaxInFlight:       1024,
+			MaxInFlightData:   64,
 			ReadHeaderTimeout: Duration(10 * time.Second),
 			IdleTimeout:       Duration(120 * time.Second),
 			ShutdownTimeout:   Duration(30 * time.Second),
@@ -414,6 +419,7 @@ func (c *Config) Validate() error {
 		"limits.max_response_bytes":        c.Limits.MaxResponseBytes,
 		"limits.max_query_params":          int64(c.Limits.MaxQueryParams),
 		"limits.max_in_flight":             int64(c.Limits.MaxInFlight),
+		"limits.max_in_flight_data":        int64(c.Limits.MaxInFlightData),
 		"limits.max_json_depth":            int64(c.Limits.MaxJSONDepth),
 	}
 	for key, v := range ints {

@@ -51,6 +51,7 @@ func TestLoadRefusesWithTheKeyNamed(t *testing.T) {
 		{"bad mode", validYAML + "upstream_extra: 1\n", "upstream_extra"},
 		{"bad duration", validYAML + "limits: {idle_timeout: forever}\n", "forever"},
 		{"negative limit", validYAML + "limits: {max_in_flight: -1}\n", "limits.max_in_flight"},
+		{"zero data limit", validYAML + "limits: {max_in_flight_data: 0}\n", "limits.max_in_flight_data"},
 		{"bad audit sink", validYAML + "audit: {sink: kafka}\n", "audit.sink"},
 		{"file sink without file", validYAML + "audit: {sink: file}\n", "audit.file"},
 		{"no issuers", "upstream: {url: http://127.0.0.1:1}\n", "auth"},

@@ -60,22 +60,24 @@ type Options struct {
 
 // Proxy is the request path. Build it with New.
 type Proxy struct {
-	cfg       config.Config
-	upstream  *url.URL
-	authn     Authenticator
-	router    *route.Router
-	policy    *policy.Engine
-	shadow    *policy.Engine
-	enricher  Enricher
-	audit     *audit.Logger
-	metrics   *metrics.Metrics
-	log       *slog.Logger
-	strip     headerStripper
-	sealer    markerSealer
-	inFlight  chan struct{}
-	forward   http.Handler
-	handler   http.Handler
-	transport http.RoundTripper
+	cfg      config.Config
+	upstream *url.URL
+	authn    Authenticator
+	router   *route.Router
+	policy   *policy.Engine
+	shadow   *policy.Engine
+	enricher Enricher
+	audit    *audit.Logger
+	metrics  *metrics.Metrics
+	log      *slog.Logger
+	strip    headerStripper
+	sealer   markerSealer
+	inFlight chan struct{}
+	// dataInFlight bounds image data transfers, a part of inFlight.
+	dataInFlight chan struct{}
+	forward      http.Handler
+	handler      http.Handler
+	transport    http.RoundTripper
 }
 
 // New checks the options and builds the handler chain of DESIGN §1.
@@ -95,19 +97,20 @@ func New(o Options) (*Proxy, error) {
 		}
 	}
 	p := &Proxy{
-		cfg:      o.Config,
-		upstream: up,
-		authn:    o.Authn,
-		router:   o.Router,
-		policy:   o.Policy,
-		shadow:   o.Shadow,
-		enricher: o.Enricher,
-		audit:    o.Audit,
-		metrics:  o.Metrics,
-		log:      o.Log,
-		strip:    newHeaderStripper(o.Config.Upstream.StripHeaders),
-		sealer:   markerSealer{key: o.MarkerKey},
-		inFlight: make(chan struct{}, o.Config.Limits.MaxInFlight),
+		cfg:          o.Config,
+		upstream:     up,
+		authn:        o.Authn,
+		router:       o.Router,
+		policy:       o.Policy,
+		shadow:       o.Shadow,
+		enricher:     o.Enricher,
+		audit:        o.Audit,
+		metrics:      o.Metrics,
+		log:          o.Log,
+		strip:        newHeaderStripper(o.Config.Upstream.StripHeaders),
+		sealer:       markerSealer{key: o.MarkerKey},
+		inFlight:     make(chan struct{}, o.Config.Limits.MaxInFlight),
+		dataInFlight: make(chan struct{}, max(o.Config.Limits.MaxInFlightData, 1)),
 	}
 	p.transport = o.Transport
 	p.forward = p.newForwarder(o.Transport)
@@ -124,6 +127,7 @@ func New(o Options) (*Proxy, error) {
 		p.enrich,          // image record and membership the policy needs (fail closed)
 		p.decide,          // Rego: data.imagegate.decision (403 / 404)
 		p.checkListMarker, // a pagination marker must name an image the caller sees
+		p.limitData,       // bounded image data transfers: 503 when full
 	)
 	return p, nil
 }

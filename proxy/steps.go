@@ -63,6 +63,33 @@ func (p *Proxy) limitInFlight(next http.Handler) http.Handler {
 	})
 }
 
+// limitData bounds the image data transfers in flight: each holds a copy buffer, an
+// upstream connection and their goroutines for as long as the data flows, and downloads
+// offered faster than they can be served would otherwise hold memory without bound.
+func (p *Proxy) limitData(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		x := exchangeOf(r)
+		if x.op.Body != route.BodyData && !isDataDownload(x.op.Name) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		select {
+		case p.dataInFlight <- struct{}{}:
+		default:
+			p.metrics.Rejected.WithLabelValues(codeOverloaded).Inc()
+			w.Header().Set("Retry-After", "1")
+			p.deny(w, x, http.StatusServiceUnavailable, codeOverloaded, "too many image data transfers in flight", nil)
+			return
+		}
+		defer func() { <-p.dataInFlight }()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// isDataDownload reports whether the operation answers with image data (streamed to the
+// client; the uploads are the operations whose body is route.BodyData).
+func isDataDownload(op string) bool { return op == "images.download" }
+
 // account creates the exchange, and after the request writes its decision event and
 // metrics, whatever step answered it.
 func (p *Proxy) account(next http.Handler) http.Handler {

@@ -377,3 +377,70 @@ func assertNotActive(t *testing.T, p *proc, id string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestLimitMaxInFlightData: image data transfers beyond max_in_flight_data are refused
+// 503 while other requests still pass, and the place frees when a transfer ends.
+func TestLimitMaxInFlightData(t *testing.T) {
+	release := make(chan struct{})
+	entered := make(chan struct{}, 10)
+	var once sync.Once
+	defer once.Do(func() { close(release) })
+	held := true
+	var mu sync.Mutex
+	up := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v2/images":
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"images": []}`)
+		case "/v2/images/" + streamImage:
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"id":%q,"owner":"1000","visibility":"private","status":"active"}`, streamImage)
+		case "/v2/images/" + streamImage + "/file":
+			mu.Lock()
+			hold := held
+			mu.Unlock()
+			if hold {
+				entered <- struct{}{}
+				<-release
+			}
+			w.Header().Set("Content-Type", "application/octet-stream")
+			_, _ = io.WriteString(w, "image data")
+		default:
+			http.NotFound(w, r)
+		}
+	})
+	p := limitsProc(t, up, func(l *config.Limits) { l.MaxInFlight, l.MaxInFlightData = 10, 1 })
+	tok := p.Token(t, "1000", "member")
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		resp, body := p.Request(t, "GET", "/v2/images/"+streamImage+"/file", tok, nil)
+		if resp.StatusCode != 200 || string(body) != "image data" {
+			t.Errorf("held download: %d %s", resp.StatusCode, body)
+		}
+	})
+	<-entered
+	resp, body := p.Request(t, "GET", "/v2/images/"+streamImage+"/file", tok, nil, "X-Request-Id", "data-over-limit")
+	checkJSONError(t, resp, body, 503, "overloaded")
+	if resp.Header.Get("Retry-After") == "" {
+		t.Error("503 without Retry-After")
+	}
+	if ev, ok := p.event(t, "data-over-limit"); !ok || ev.Result.Status != 503 {
+		t.Errorf("decision event %+v %v", ev.Result, ok)
+	}
+	resp, body = p.Request(t, "PUT", "/v2/images/"+streamImage+"/file", tok, strings.NewReader("data"), "Content-Type", "application/octet-stream")
+	checkJSONError(t, resp, body, 503, "overloaded")
+	if resp, body := p.Request(t, "GET", "/v2/images", tok, nil); resp.StatusCode != 200 {
+		t.Errorf("a list while the data transfers are full: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := p.Request(t, "GET", "/v2/images/"+streamImage, tok, nil); resp.StatusCode != 200 {
+		t.Errorf("an image record while the data transfers are full: %d %s", resp.StatusCode, body)
+	}
+	mu.Lock()
+	held = false
+	mu.Unlock()
+	once.Do(func() { close(release) })
+	wg.Wait()
+	if resp, body := p.Request(t, "GET", "/v2/images/"+streamImage+"/file", tok, nil); resp.StatusCode != 200 || string(body) != "image data" {
+		t.Errorf("a download after the held one ended: %d %s", resp.StatusCode, body)
+	}
+}

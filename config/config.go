@@ -296,7 +296,7 @@ func Default() Config {
 			MaxResponseBytes:  16 << 20,
 			MaxQueryParams:    64,
 			MaxInFlight:       1024,
-			MaxInFlightData:   64,
+			MaxInFlightData:   32,
 			ReadHeaderTimeout: Duration(10 * time.Second),
 			IdleTimeout:       Duration(120 * time.Second),
 			ShutdownTimeout:   Duration(30 * time.Second),

@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/imagegate/imagegate/authn"
+	"github.com/imagegate/imagegate/internal/benchcpu"
 	"github.com/imagegate/imagegate/policies"
 	"github.com/imagegate/imagegate/route"
 )
@@ -17,22 +17,6 @@ import (
 // The benchmarks of this file measure the engine as the proxy calls it: the shipped
 // policies loaded by New, the input built from Go values by Input.Value, the decision
 // parsed. policies/ measures the bare Rego evaluation of the same requests.
-
-// cpuPerOp reports, when called after the loop, the CPU time (user + system, the
-// garbage collector included) per operation. Unlike ns/op it does not grow when other
-// processes take the CPU.
-func cpuPerOp(b *testing.B) func() {
-	start := cpuTime()
-	return func() { b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op") }
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 func benchEngine(b *testing.B) *Engine {
 	b.Helper()
@@ -86,7 +70,7 @@ func BenchmarkDecide(b *testing.B) {
 				b.Fatalf("decision %+v, %v", d, err)
 			}
 			b.ReportAllocs()
-			defer cpuPerOp(b)()
+			defer benchcpu.PerOp(b)()
 			for b.Loop() {
 				if _, _, err := e.Decide(ctx, in); err != nil {
 					b.Fatal(err)
@@ -100,7 +84,7 @@ func BenchmarkDecide(b *testing.B) {
 func BenchmarkInputValue(b *testing.B) {
 	in := getInput()
 	b.ReportAllocs()
-	defer cpuPerOp(b)()
+	defer benchcpu.PerOp(b)()
 	for b.Loop() {
 		if _, err := in.Value(nil); err != nil {
 			b.Fatal(err)
@@ -147,7 +131,7 @@ func benchmarkVisibleIDs(b *testing.B, n int, memo bool) {
 		b.Fatalf("visible ids %v, %v", ids, err)
 	}
 	b.ReportAllocs()
-	defer cpuPerOp(b)()
+	defer benchcpu.PerOp(b)()
 	for b.Loop() {
 		if _, err := e.VisibleIDs(ctx, in, items); err != nil {
 			b.Fatal(err)

@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -25,6 +24,7 @@ import (
 	"github.com/imagegate/imagegate/config"
 	"github.com/imagegate/imagegate/enrich"
 	"github.com/imagegate/imagegate/imageapi"
+	"github.com/imagegate/imagegate/internal/benchcpu"
 	"github.com/imagegate/imagegate/metrics"
 	"github.com/imagegate/imagegate/policies"
 	"github.com/imagegate/imagegate/policy"
@@ -36,22 +36,6 @@ import (
 // with the in-memory image API as the upstream, reached through a RoundTripper that calls
 // it directly (no sockets). They measure what imagegate adds to a request; the load
 // harness (bench/, docs/benchmarks.md) measures it with real connections.
-
-// cpuPerOp reports, when called after the loop, the CPU time (user + system, every
-// goroutine: the decision log's encoder and the garbage collector included) per
-// operation. Unlike ns/op it does not grow when other processes take the CPU.
-func cpuPerOp(b *testing.B) func() {
-	start := cpuTime()
-	return func() { b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op") }
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // inMemory is a RoundTripper serving requests with a handler.
 type inMemory struct{ h http.Handler }
@@ -275,7 +259,7 @@ func BenchmarkFilterImages1000(b *testing.B) {
 			}
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
-			defer cpuPerOp(b)()
+			defer benchcpu.PerOp(b)()
 			for b.Loop() {
 				run()
 			}
@@ -295,7 +279,7 @@ func BenchmarkEnrichedDecision(b *testing.B) {
 	target := "/v2/images/" + benchImageID(7, 3)
 	e.serve(b, "GET", target, "", http.StatusOK)
 	b.ReportAllocs()
-	defer cpuPerOp(b)()
+	defer benchcpu.PerOp(b)()
 	for b.Loop() {
 		e.serve(b, "GET", target, "", http.StatusOK)
 	}
@@ -327,7 +311,7 @@ func BenchmarkListPage25(b *testing.B) {
 		b.Fatalf("the page changed on its way: %s", got.Body.String())
 	}
 	b.ReportAllocs()
-	defer cpuPerOp(b)()
+	defer benchcpu.PerOp(b)()
 	for b.Loop() {
 		e.serve(b, "GET", "/v2/images", "", http.StatusOK)
 	}
@@ -343,7 +327,7 @@ func BenchmarkUpstreamGet(b *testing.B) {
 	r.Header.Set("X-Project-Id", benchTenant)
 	r.Header.Set("X-Roles", "member,reader")
 	b.ReportAllocs()
-	defer cpuPerOp(b)()
+	defer benchcpu.PerOp(b)()
 	for b.Loop() {
 		w := httptest.NewRecorder()
 		api.ServeHTTP(w, r)

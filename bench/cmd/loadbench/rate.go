@@ -169,13 +169,7 @@ func send(ctx context.Context, client *http.Client, base string, c call, overloa
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		switch {
-		case overload && errors.Is(err, context.DeadlineExceeded):
-			return "unfinished", ""
-		case overload:
-			return "error", "transport"
-		}
-		return "failed", fmt.Sprintf("%s %s: %v", c.method, c.target, err)
+		return transportOutcome(err, overload, fmt.Sprintf("%s %s: %v", c.method, c.target, err))
 	}
 	defer resp.Body.Close()
 	if overload && resp.StatusCode == http.StatusServiceUnavailable {
@@ -192,18 +186,25 @@ func send(ctx context.Context, client *http.Client, base string, c call, overloa
 	}
 	same, err := sameBody(resp.Body, c.want)
 	if err != nil {
-		switch {
-		case overload && errors.Is(err, context.DeadlineExceeded):
-			return "unfinished", ""
-		case overload:
-			return "error", "transport"
-		}
-		return "failed", fmt.Sprintf("%s %s: reading the answer: %v", c.method, c.target, err)
+		return transportOutcome(err, overload, fmt.Sprintf("%s %s: reading the answer: %v", c.method, c.target, err))
 	}
 	if !same {
 		return "failed", fmt.Sprintf("%s %s: the answer is not the upstream's bytes", c.method, c.target)
 	}
 	return "ok", ""
+}
+
+// transportOutcome is the outcome of a request that broke off: in an overload run a
+// request still queued at the deadline is unfinished and any other break an error to
+// count; otherwise it fails the run.
+func transportOutcome(err error, overload bool, detail string) (outcome, why string) {
+	switch {
+	case overload && errors.Is(err, context.DeadlineExceeded):
+		return "unfinished", ""
+	case overload:
+		return "error", "transport"
+	}
+	return "failed", detail
 }
 
 // sameBody compares a body with want as it streams, without holding it.

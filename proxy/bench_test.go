@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -300,7 +301,9 @@ func BenchmarkListPage25(b *testing.B) {
 	page := w.Body.Bytes()
 	upstream := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet && r.URL.Path == "/v2/images" {
+			// Glance announces the length of its answers.
 			w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+			w.Header().Set("Content-Length", strconv.Itoa(len(page)))
 			_, _ = w.Write(page)
 			return
 		}

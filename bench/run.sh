@@ -20,7 +20,7 @@ OPA_VERSION=${OPA_VERSION:-v1.22.2}
 
 if ! command -v wrk >/dev/null || ! command -v haproxy >/dev/null; then
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-		apt-get install -y haproxy wrk >/dev/null
+		apt-get install -y haproxy wrk >/dev/null || { apt-get update -q >/dev/null && apt-get install -y haproxy wrk >/dev/null; }
 	else
 		echo "bench: needs wrk and haproxy (apt-get install -y haproxy wrk)" >&2
 		exit 1

@@ -7,4 +7,4 @@ cd "$(dirname "$0")/.."
 ./tests/glance/install.sh
 ./tests/metrics/install-promtool.sh
 # wrk drives tests/soak.sh (make soak, and its smoke run in make test).
-command -v wrk >/dev/null || apt-get install -y -q wrk
+command -v wrk >/dev/null || apt-get install -y -q wrk || { apt-get update -q && apt-get install -y -q wrk; }

@@ -69,7 +69,7 @@ func invalidatesReseller(op route.Operation, method string) bool {
 func (p *Proxy) filterResults(r *http.Request, x *exchange, body []byte) ([]byte, error) {
 	// Where the results and count values stand in body, to splice the answer together.
 	var results, count span
-	err := validObjectFields(body, func(key []byte, start, end int) {
+	raws, err := validObjectFields(body, "results", func(key []byte, start, end int) {
 		switch string(key) {
 		case "results":
 			results = span{start, end}
@@ -80,8 +80,7 @@ func (p *Proxy) filterResults(r *http.Request, x *exchange, body []byte) ([]byte
 	if err != nil {
 		return nil, fmt.Errorf("list answer is not a JSON object: %w", err)
 	}
-	raws, err := arrayElements(body[results.start:results.end])
-	if err != nil || results.end == 0 {
+	if raws == nil || results.end == 0 {
 		return nil, errors.New(`list answer has no "results" array`)
 	}
 	items := make([]policy.Item, len(raws))
@@ -284,36 +283,6 @@ func objectFields(raw []byte, f func(key []byte, start, end int)) error {
 		return errNotJSON
 	}
 	return errNotJSON
-}
-
-// arrayElements returns the raw elements of the JSON array raw (valid JSON).
-func arrayElements(raw []byte) ([]json.RawMessage, error) {
-	i := skipSpace(raw, 0)
-	if i >= len(raw) || raw[i] != '[' {
-		return nil, errNotJSON
-	}
-	var out []json.RawMessage
-	i = skipSpace(raw, i+1)
-	if i < len(raw) && raw[i] == ']' {
-		return []json.RawMessage{}, nil
-	}
-	for i < len(raw) {
-		end, err := skipValue(raw, i)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, raw[i:end])
-		i = skipSpace(raw, end)
-		if i < len(raw) && raw[i] == ',' {
-			i = skipSpace(raw, i+1)
-			continue
-		}
-		if i < len(raw) && raw[i] == ']' {
-			return out, nil
-		}
-		return nil, errNotJSON
-	}
-	return nil, errNotJSON
 }
 
 func skipSpace(b []byte, i int) int {

@@ -197,17 +197,49 @@ func TestObjectScanner(t *testing.T) {
 			t.Errorf("%s = %q, want %q", k, got[k], v)
 		}
 	}
-	if els, err := arrayElements([]byte(`[ {"a":[1]} , "s", 2 ]`)); err != nil || len(els) != 3 || string(els[0]) != `{"a":[1]}` {
-		t.Fatalf("elements %q, %v", els, err)
-	}
-	if els, err := arrayElements([]byte(`[]`)); err != nil || len(els) != 0 {
-		t.Fatalf("empty array: %q, %v", els, err)
-	}
 	for _, bad := range []string{`[1,2`, `{"a" 1}`, `{"a":1`, `"s"`, `{"a":"open}`, `[1 2]`} {
-		if _, err := arrayElements([]byte(bad)); err == nil {
-			if err := objectFields([]byte(bad), func([]byte, int, int) {}); err == nil {
-				t.Errorf("%s: scanned without error", bad)
+		if err := objectFields([]byte(bad), func([]byte, int, int) {}); err == nil {
+			t.Errorf("%s: scanned without error", bad)
+		}
+	}
+}
+
+// TestValidObjectFieldsElements: the elements of the named array are found in the
+// validating pass, the last member of that name counting, as it does for the members.
+func TestValidObjectFieldsElements(t *testing.T) {
+	tests := []struct {
+		doc  string
+		want []string // nil: no array
+	}{
+		{`{"images": [ {"a":[1]} , "s", 2 ], "next": "x"}`, []string{`{"a":[1]}`, `"s"`, `2`}},
+		{`{"images": []}`, []string{}},
+		{`{"images": null}`, nil},
+		{`{"images": {"0": 1}}`, nil},
+		{`{"other": [1]}`, nil},
+		{`{"images": [1], "images": [2, 3]}`, []string{`2`, `3`}},
+		{`{"images": [1], "images": "x"}`, nil},
+		{`{"\u0069mages": [4]}`, []string{`4`}},
+		{`{"images": [[5], {"images": [6]}]}`, []string{`[5]`, `{"images": [6]}`}},
+	}
+	for _, tt := range tests {
+		got, err := validObjectFields([]byte(tt.doc), "images", func([]byte, int, int) {})
+		if err != nil {
+			t.Errorf("%s: %v", tt.doc, err)
+			continue
+		}
+		if (got == nil) != (tt.want == nil) || len(got) != len(tt.want) {
+			t.Errorf("%s: elements %q, want %q", tt.doc, got, tt.want)
+			continue
+		}
+		for i := range got {
+			if string(got[i]) != tt.want[i] {
+				t.Errorf("%s: element %d is %s, want %s", tt.doc, i, got[i], tt.want[i])
 			}
+		}
+	}
+	for _, bad := range []string{`{"images": [1,2}`, `{"images": [1 2]}`, `{"images": [1,]}`, `{"images": [}`, `{"images": [1]`} {
+		if _, err := validObjectFields([]byte(bad), "images", func([]byte, int, int) {}); err == nil {
+			t.Errorf("%s: read without error", bad)
 		}
 	}
 }

@@ -1,6 +1,9 @@
 package proxy
 
-import "errors"
+import (
+	"encoding/json"
+	"errors"
+)
 
 // Checking a JSON answer while splitting it. json.Valid followed by the scanner of
 // gcore.go read every byte of a list page twice, and json.Valid was a quarter of the CPU
@@ -17,12 +20,21 @@ var errJSONTooDeep = errors.New("JSON nested too deeply")
 // validObjectFields is objectFields for raw not yet known to be valid JSON: the whole of
 // raw is checked to be one JSON object (whitespace around it allowed) in the same pass
 // that finds its members, and f is called only once all of raw is known to be valid.
-func validObjectFields(raw []byte, f func(key []byte, start, end int)) error {
+//
+// When arrayKey is not "", the elements of the value of the member named arrayKey are
+// found in that pass too and returned: the list page's items, which would otherwise be
+// scanned once more. As for f, the last member of that name counts; the elements are nil
+// when there is no such member or its value is not an array (empty, not nil, for []).
+func validObjectFields(raw []byte, arrayKey string, f func(key []byte, start, end int)) ([]json.RawMessage, error) {
 	type member struct{ keyStart, keyEnd, start, end int }
-	var members []member
+	var (
+		members  []member
+		elements []json.RawMessage
+	)
+	collect := func(start, end int) { elements = append(elements, raw[start:end]) }
 	i := skipSpace(raw, 0)
 	if i >= len(raw) || raw[i] != '{' {
-		return errNotJSON
+		return nil, errNotJSON
 	}
 	i = skipSpace(raw, i+1)
 	if i < len(raw) && raw[i] == '}' {
@@ -30,20 +42,31 @@ func validObjectFields(raw []byte, f func(key []byte, start, end int)) error {
 	} else {
 		for {
 			if i >= len(raw) || raw[i] != '"' {
-				return errNotJSON
+				return nil, errNotJSON
 			}
 			keyEnd, err := validString(raw, i)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			j := skipSpace(raw, keyEnd)
 			if j >= len(raw) || raw[j] != ':' {
-				return errNotJSON
+				return nil, errNotJSON
 			}
 			start := skipSpace(raw, j+1)
-			end, err := validValue(raw, start, 1)
+			var end int
+			if arrayKey != "" && isKey(raw[i:keyEnd], arrayKey) {
+				elements = nil
+				if start < len(raw) && raw[start] == '[' {
+					elements = make([]json.RawMessage, 0, 32)
+					end, err = validContainer(raw, start, 2, collect)
+				} else {
+					end, err = validValue(raw, start, 1)
+				}
+			} else {
+				end, err = validValue(raw, start, 1)
+			}
 			if err != nil {
-				return err
+				return nil, err
 			}
 			members = append(members, member{i, keyEnd, start, end})
 			i = skipSpace(raw, end)
@@ -55,20 +78,26 @@ func validObjectFields(raw []byte, f func(key []byte, start, end int)) error {
 				i++
 				break
 			}
-			return errNotJSON
+			return nil, errNotJSON
 		}
 	}
 	if skipSpace(raw, i) != len(raw) {
-		return errNotJSON
+		return nil, errNotJSON
 	}
 	for _, m := range members {
 		key, err := unquoteBytes(raw[m.keyStart:m.keyEnd])
 		if err != nil {
-			return err
+			return nil, err
 		}
 		f(key, m.start, m.end)
 	}
-	return nil
+	return elements, nil
+}
+
+// isKey reports whether the raw JSON string quoted (valid) decodes to key.
+func isKey(quoted []byte, key string) bool {
+	k, err := unquoteBytes(quoted)
+	return err == nil && string(k) == key
 }
 
 // validJSON reports whether b is one JSON value, as json.Valid.
@@ -87,7 +116,7 @@ func validValue(b []byte, i, depth int) (int, error) {
 	case c == '"':
 		return validString(b, i)
 	case c == '{' || c == '[':
-		return validContainer(b, i, depth+1)
+		return validContainer(b, i, depth+1, nil)
 	case c == '-' || (c >= '0' && c <= '9'):
 		return validNumber(b, i)
 	case c == 't':
@@ -100,7 +129,9 @@ func validValue(b []byte, i, depth int) (int, error) {
 	return 0, errNotJSON
 }
 
-func validContainer(b []byte, i, depth int) (int, error) {
+// validContainer checks the object or array at b[i], the depth-th container; for an
+// array, element (when not nil) is called with the span of each element.
+func validContainer(b []byte, i, depth int, element func(start, end int)) (int, error) {
 	if depth > maxJSONNesting {
 		return 0, errJSONTooDeep
 	}
@@ -128,8 +159,12 @@ func validContainer(b []byte, i, depth int) (int, error) {
 			}
 			i = skipSpace(b, i+1)
 		}
+		start := i
 		if i, err = validValue(b, i, depth); err != nil {
 			return 0, err
+		}
+		if element != nil && !object {
+			element(start, i)
 		}
 		i = skipSpace(b, i)
 		if i >= len(b) {

@@ -244,16 +244,13 @@ func (p *Proxy) parseImagePage(r *http.Request, x *exchange, body []byte) (map[s
 // body, and nothing but an item's id, owner and visibility is decoded.
 func readImagePage(body []byte) (map[string]json.RawMessage, []json.RawMessage, []policy.Item, error) {
 	page := map[string]json.RawMessage{}
-	if err := validObjectFields(body, func(key []byte, start, end int) { page[decodedKey(string(key))] = body[start:end] }); err != nil {
+	raws, err := validObjectFields(body, "images", func(key []byte, start, end int) { page[decodedKey(string(key))] = body[start:end] })
+	if err != nil {
 		return nil, nil, nil, fmt.Errorf("list answer is not a JSON object: %w", err)
 	}
 	images, found := page["images"]
-	var raws []json.RawMessage
-	if found && string(images) != "null" {
-		var err error
-		if raws, err = arrayElements(images); err != nil {
-			found = false
-		}
+	if found && string(images) != "null" && raws == nil {
+		found = false // not an array
 	}
 	if !found {
 		return nil, nil, nil, errors.New(`list answer has no "images" array`)

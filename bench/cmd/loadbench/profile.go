@@ -12,9 +12,14 @@ import (
 )
 
 // profiles takes, per workload, a CPU profile of imagegate (pprofgate: imagegate with
-// net/http/pprof) and of go-bare while wrk saturates them, and a heap profile after.
+// net/http/pprof) and of go-bare while wrk saturates them and a heap profile after, then
+// a CPU profile of each at the fixed rate (*-rate.cpu.pb.gz): below saturation the
+// costs are not the same, wake-ups weigh more.
 func profiles(ctx context.Context, o *options, s *stack, f *fixture, reqFiles map[string]string) error {
 	d := max(o.duration, 5*time.Second)
+	client := newClient(512)
+	defer client.CloseIdleConnections()
+	res := &results{}
 	for _, wl := range o.workloads {
 		for _, h := range s.hops {
 			if h.pprof == "" {
@@ -43,6 +48,23 @@ func profiles(ctx context.Context, o *options, s *stack, f *fixture, reqFiles ma
 				_ = os.WriteFile(base+".cpu.top.txt", out, 0o644)
 			}
 			logf("profiled %s %s at %.0f req/s: %s.cpu.pb.gz", h.name, wl, w.rps(), base)
+			res.Measurements = append(res.Measurements, measurement{Workload: wl, Hop: h.name, Kind: "saturation", RPS: w.rps()})
+
+			rate := o.rate
+			if wl == wlDownload {
+				rate = o.downloadRate
+			}
+			go func() {
+				errc <- fetch(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", h.pprof, int((d-time.Second).Seconds())), base+"-rate.cpu.pb.gz")
+			}()
+			rr := runRate(ctx, client, h.url, calls, rateSpec{rate: rate, dur: d, maxInFlight: 512, grace: 10 * time.Second})
+			if err := <-errc; err != nil {
+				return err
+			}
+			if bad := rr.failures(); bad != "" {
+				return &refusal{fmt.Sprintf("%s %s at %.0f req/s while profiling: %s", h.name, wl, rate, bad)}
+			}
+			logf("profiled %s %s at %.0f req/s (fixed rate): %s-rate.cpu.pb.gz", h.name, wl, rate, base)
 		}
 	}
 	if o.overload > 0 && slicesContains(o.workloads, wlDownload) {
@@ -65,7 +87,8 @@ func profiles(ctx context.Context, o *options, s *stack, f *fixture, reqFiles ma
 				}
 				done <- err
 			}()
-			m, err := overload(ctx, o, s, h, f, &results{})
+			// Offered as in a measuring run: 2.5× what imagegate served at saturation above.
+			m, err := overload(ctx, o, s, h, f, res)
 			if err != nil {
 				return err
 			}

@@ -273,7 +273,13 @@ func (failingTransport) RoundTrip(*http.Request) (*http.Response, error) {
 // newFuzzProxy is the proxy with the shipped policies and stubs, not served.
 func newFuzzProxy(tb testing.TB) *Proxy {
 	tb.Helper()
-	cfg := config.Default()
+	return newStubbedProxy(tb, config.Default(), route.NewGlance())
+}
+
+// newStubbedProxy is a proxy of cfg with the shipped policies, a fixed principal, no
+// enrichment and no reachable upstream, not served.
+func newStubbedProxy(tb testing.TB, cfg config.Config, router *route.Router) *Proxy {
+	tb.Helper()
 	cfg.Upstream.URL = "http://127.0.0.1:1"
 	engine, err := policy.New(context.Background(), policy.Source{Name: "embedded", FS: policies.FS()})
 	if err != nil {
@@ -281,7 +287,7 @@ func newFuzzProxy(tb testing.TB) *Proxy {
 	}
 	m := metrics.New(prometheus.NewRegistry())
 	p, err := New(Options{
-		Config: cfg, Authn: fixedAuthn{}, Router: route.NewGlance(), Policy: engine, Enricher: stubEnricher{},
+		Config: cfg, Authn: fixedAuthn{}, Router: router, Policy: engine, Enricher: stubEnricher{},
 		Audit: audit.NewLogger(io.Discard, 10, m), Metrics: m, Log: slog.New(slog.DiscardHandler), Transport: failingTransport{},
 	})
 	if err != nil {

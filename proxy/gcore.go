@@ -167,12 +167,8 @@ func (p *Proxy) checkGcoreImage(r *http.Request, x *exchange, body []byte) ([]by
 	if it.ID != x.op.Params["image_id"] {
 		return nil, fmt.Errorf("upstream answered image %q for %q", it.ID, x.op.Params["image_id"])
 	}
-	visible, err := p.policy.VisibleIDs(r.Context(), p.input(r, x), []policy.Item{it})
-	if err != nil {
+	if err := p.checkVisible(r, p.input(r, x), it); err != nil {
 		return nil, err
-	}
-	if !visible[it.ID] {
-		return nil, errHidden
 	}
 	return body, nil
 }

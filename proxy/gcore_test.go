@@ -5,20 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/imagegate/imagegate/audit"
 	"github.com/imagegate/imagegate/authn"
 	"github.com/imagegate/imagegate/config"
-	"github.com/imagegate/imagegate/metrics"
-	"github.com/imagegate/imagegate/policies"
 	"github.com/imagegate/imagegate/policy"
 	"github.com/imagegate/imagegate/route"
 )
@@ -27,22 +20,9 @@ import (
 func newGcoreProxy(tb testing.TB) *Proxy {
 	tb.Helper()
 	cfg := config.Default()
-	cfg.Upstream.URL = "http://127.0.0.1:1"
 	cfg.Dialect = config.DialectGcore
 	cfg.Reseller.Source = config.ResellerFromUpstream
-	engine, err := policy.New(context.Background(), policy.Source{Name: "embedded", FS: policies.FS()})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	m := metrics.New(prometheus.NewRegistry())
-	p, err := New(Options{
-		Config: cfg, Authn: fixedAuthn{}, Router: route.NewGcore(), Policy: engine, Enricher: stubEnricher{},
-		Audit: audit.NewLogger(io.Discard, 10, m), Metrics: m, Log: slog.New(slog.DiscardHandler), Transport: failingTransport{},
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return p
+	return newStubbedProxy(tb, cfg, route.NewGcore())
 }
 
 // gcoreExchange is a request of project 7, a client of reseller 1001, with catalog as

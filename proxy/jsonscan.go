@@ -100,12 +100,6 @@ func isKey(quoted []byte, key string) bool {
 	return err == nil && string(k) == key
 }
 
-// validJSON reports whether b is one JSON value, as json.Valid.
-func validJSON(b []byte) bool {
-	end, err := validValue(b, skipSpace(b, 0), 0)
-	return err == nil && skipSpace(b, end) == len(b)
-}
-
 // validValue checks the JSON value starting at b[i], inside depth containers, and
 // returns the index just after it.
 func validValue(b []byte, i, depth int) (int, error) {

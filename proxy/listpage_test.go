@@ -154,6 +154,12 @@ func FuzzReadImageRecord(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) { checkSameRecord(t, body) })
 }
 
+// validJSON is validValue for a whole document, to hold it to json.Valid.
+func validJSON(b []byte) bool {
+	end, err := validValue(b, skipSpace(b, 0), 0)
+	return err == nil && skipSpace(b, end) == len(b)
+}
+
 // validJSON accepts exactly what json.Valid accepts.
 func TestValidJSON(t *testing.T) {
 	cases := []string{

@@ -276,7 +276,7 @@ func readImagePage(body []byte) (map[string]json.RawMessage, []json.RawMessage, 
 // readImageRecord is readListedImage for a whole answer: checked to be JSON, then
 // scanned.
 func readImageRecord(body []byte) (listedImage, error) {
-	if !validJSON(body) {
+	if !json.Valid(body) {
 		return listedImage{}, errNotJSON
 	}
 	return scanListedImage(body)
@@ -433,14 +433,23 @@ func (p *Proxy) checkImage(r *http.Request, x *exchange, body []byte) ([]byte, e
 	if x.member != nil {
 		item.MemberStatus = x.member.Status
 	}
-	visible, err := p.policy.VisibleIDs(r.Context(), p.markerInput(r, x), []policy.Item{item})
-	if err != nil {
+	if err := p.checkVisible(r, p.markerInput(r, x), item); err != nil {
 		return nil, err
 	}
-	if !visible[li.ID] {
-		return nil, errHidden
-	}
 	return body, nil
+}
+
+// checkVisible is errHidden unless the policy lets the caller see item (as a one-item
+// list page under in).
+func (p *Proxy) checkVisible(r *http.Request, in *policy.Input, item policy.Item) error {
+	visible, err := p.policy.VisibleIDs(r.Context(), in, []policy.Item{item})
+	if err != nil {
+		return err
+	}
+	if !visible[item.ID] {
+		return errHidden
+	}
+	return nil
 }
 
 // filterByField keeps the entries of body[listKey] whose field equals want.

@@ -2,7 +2,6 @@ package attack
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -33,7 +32,7 @@ type proc struct {
 	addr      string // host:port of the proxy listener
 	auditPath string
 	exited    chan error
-	log       *lockedBuffer
+	log       *testenv.SyncBuffer
 	stopOnce  sync.Once
 	stopErr   error
 	// exitChecked: the test has checked the exit itself.
@@ -55,7 +54,7 @@ type procOptions struct {
 func startProc(t *testing.T, o procOptions) *proc {
 	t.Helper()
 	e := testenv.Setup(t, o.Options)
-	p := &proc{Env: e, exited: make(chan error, 1), log: &lockedBuffer{}}
+	p := &proc{Env: e, exited: make(chan error, 1), log: &testenv.SyncBuffer{}}
 	if !o.KeepSink {
 		p.auditPath = filepath.Join(t.TempDir(), "decisions.jsonl")
 		e.Config.Audit.Sink, e.Config.Audit.File = "file", p.auditPath
@@ -141,25 +140,7 @@ func (p *proc) events(t *testing.T) []audit.Event {
 	if err != nil && !os.IsNotExist(err) {
 		t.Fatalf("read decision log: %v", err)
 	}
-	return parseEvents(t, raw)
-}
-
-func parseEvents(t *testing.T, raw []byte) []audit.Event {
-	t.Helper()
-	// A line still being written has no newline yet.
-	raw = raw[:bytes.LastIndexByte(raw, '\n')+1]
-	var out []audit.Event
-	for _, line := range bytes.Split(raw, []byte("\n")) {
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		var ev audit.Event
-		if err := json.Unmarshal(line, &ev); err != nil {
-			t.Fatalf("decision event is not JSON: %v: %s", err, line)
-		}
-		out = append(out, ev)
-	}
-	return out
+	return testenv.ParseEvents(t, raw)
 }
 
 // event waits briefly for the decision event of requestID (the log is asynchronous).
@@ -301,24 +282,6 @@ func checkJSONError(t *testing.T, resp *http.Response, body []byte, status int, 
 	if typ != "" && eb.Error.Type != typ {
 		t.Errorf("error type %q, want %q (%s)", eb.Error.Type, typ, eb.Error.Message)
 	}
-}
-
-// lockedBuffer is a bytes.Buffer shared by a reader goroutine and the test.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // dialectAccepted reports whether this build's configuration accepts a dialect, so that

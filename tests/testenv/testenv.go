@@ -72,7 +72,7 @@ type Env struct {
 	AdminURL string
 	// KeyFile is the issuer's public JWKS on disk.
 	KeyFile   string
-	audit     *syncBuffer
+	audit     *SyncBuffer
 	auditPath string
 }
 
@@ -87,7 +87,7 @@ func Setup(t testing.TB, o Options) *Env {
 	if o.Naive || mode == config.ModeService {
 		apiMode = imageapi.Naive
 	}
-	e := &Env{audit: &syncBuffer{}}
+	e := &Env{audit: &SyncBuffer{}}
 	upstreamURL := o.UpstreamURL
 	if upstreamURL == "" && o.Dialect == config.DialectGcore {
 		e.Gcore = imageapi.NewGcore(imageapi.Options{Mode: apiMode})
@@ -225,7 +225,7 @@ func StartBinary(t testing.TB, binary string, o Options) *Env {
 	exited := make(chan error, 1)
 	// The binary logs its bound addresses once it serves; that line is the readiness signal.
 	addrs := make(chan [2]string, 1)
-	var logBuf syncBuffer
+	var logBuf SyncBuffer
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		sent := false
@@ -275,6 +275,23 @@ func StartBinary(t testing.TB, binary string, o Options) *Env {
 	})
 	e.auditPath = auditPath
 	return e
+}
+
+// RunWithBinary is the TestMain of a suite that starts the real binary: it builds
+// imagegate into a temporary directory named after prefix, sets *bin to it, runs the
+// tests and removes the directory. The result is the exit code.
+func RunWithBinary(m *testing.M, prefix string, bin *string) int {
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	if *bin, err = BuildBinary(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
 }
 
 // BuildBinary builds ./cmd/imagegate into dir and returns its path.
@@ -377,6 +394,14 @@ func (e *Env) Events(t testing.TB) []audit.Event {
 		}
 		raw = b
 	}
+	return ParseEvents(t, raw)
+}
+
+// ParseEvents reads a decision log: one JSON event a line. A last line without its
+// newline is still being written and is left out.
+func ParseEvents(t testing.TB, raw []byte) []audit.Event {
+	t.Helper()
+	raw = raw[:bytes.LastIndexByte(raw, '\n')+1]
 	var out []audit.Event
 	for _, line := range bytes.Split(raw, []byte("\n")) {
 		if len(bytes.TrimSpace(line)) == 0 {
@@ -409,24 +434,24 @@ func (e *Env) WaitEvent(t testing.TB, requestID string) audit.Event {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the logger's goroutine and the test's.
-type syncBuffer struct {
+// SyncBuffer is a bytes.Buffer safe for the logger's goroutine and the test's.
+type SyncBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *SyncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) Bytes() []byte {
+func (b *SyncBuffer) Bytes() []byte {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return append([]byte(nil), b.buf.Bytes()...)
 }
 
-func (b *syncBuffer) String() string { return string(b.Bytes()) }
+func (b *SyncBuffer) String() string { return string(b.Bytes()) }
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

@@ -426,11 +426,18 @@ func (t tally) ranked(top int) []Count {
 	for k, n := range t {
 		out = append(out, Count{Key: k, Count: n})
 	}
+	return rank(out, top, func(c Count) (int, string) { return c.Count, c.Key })
+}
+
+// rank sorts out by count, most first, then key, and keeps the top (all when top ≤ 0).
+func rank[T any](out []T, top int, by func(T) (count int, key string)) []T {
 	sort.Slice(out, func(i, j int) bool {
-		if out[i].Count != out[j].Count {
-			return out[i].Count > out[j].Count
+		ni, ki := by(out[i])
+		nj, kj := by(out[j])
+		if ni != nj {
+			return ni > nj
 		}
-		return out[i].Key < out[j].Key
+		return ki < kj
 	})
 	if top > 0 && len(out) > top {
 		out = out[:top]
@@ -469,16 +476,7 @@ func (t talkers) ranked(top int) []Talker {
 	for _, c := range t {
 		out = append(out, *c)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Requests != out[j].Requests {
-			return out[i].Requests > out[j].Requests
-		}
-		return out[i].Key < out[j].Key
-	})
-	if top > 0 && len(out) > top {
-		out = out[:top]
-	}
-	return out
+	return rank(out, top, func(c Talker) (int, string) { return c.Requests, c.Key })
 }
 
 // clientHost is the address of the client without its port.

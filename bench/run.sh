@@ -20,7 +20,14 @@ OPA_VERSION=${OPA_VERSION:-v1.22.2}
 
 if ! command -v wrk >/dev/null || ! command -v haproxy >/dev/null; then
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-		apt-get install -y haproxy wrk >/dev/null || { apt-get update -q >/dev/null && apt-get install -y haproxy wrk >/dev/null; }
+		log() { echo "bench: $*" >&2; }
+		die() { echo "bench: ERROR: $*" >&2; exit 1; }
+		source tests/lib/debian.sh
+		block_service_starts bench/run.sh # the haproxy package would start its own
+		apt_install haproxy wrk
+		disable_service haproxy
+		restore_policy # now: the harness sets its own exit trap below
+		trap - EXIT INT TERM HUP
 	else
 		echo "bench: needs wrk and haproxy (apt-get install -y haproxy wrk)" >&2
 		exit 1

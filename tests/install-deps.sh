@@ -7,4 +7,9 @@ cd "$(dirname "$0")/.."
 ./tests/glance/install.sh
 ./tests/metrics/install-promtool.sh
 # wrk drives tests/soak.sh (make soak, and its smoke run in make test).
-command -v wrk >/dev/null || apt-get install -y -q wrk || { apt-get update -q && apt-get install -y -q wrk; }
+if ! command -v wrk >/dev/null; then
+  log() { echo "install-deps.sh: $*" >&2; }
+  die() { echo "install-deps.sh: ERROR: $*" >&2; exit 1; }
+  source tests/lib/debian.sh
+  apt_install wrk
+fi

@@ -24,28 +24,11 @@ fi
 [[ $(id -u) -eq 0 ]] || die "must run as root (it calls apt-get install); try: sudo $0"
 command -v apt-get >/dev/null || die "apt-get not found: this script needs Debian/Ubuntu (Debian bookworm ships glance-api 25.1)"
 
-export DEBIAN_FRONTEND=noninteractive
+# shellcheck source=../lib/debian.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/debian.sh"
 start=$(date +%s)
 
-# --- temporary policy-rc.d (restored/removed on any exit) -------------------
-POLICY=/usr/sbin/policy-rc.d
-POLICY_BACKUP=""
-if [[ -e $POLICY ]]; then
-  POLICY_BACKUP=$(mktemp /tmp/policy-rc.d.backup.XXXXXX)
-  cp -p "$POLICY" "$POLICY_BACKUP"
-fi
-restore_policy() {
-  if [[ -n $POLICY_BACKUP ]]; then
-    cp -p "$POLICY_BACKUP" "$POLICY" && rm -f "$POLICY_BACKUP"
-  else
-    rm -f "$POLICY"
-  fi
-}
-trap restore_policy EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM HUP
-printf '#!/bin/sh\n# temporary, from imagegate tests/glance/install.sh\nexit 101\n' >"$POLICY"
-chmod 0755 "$POLICY"
+block_service_starts tests/glance/install.sh
 
 # --- debconf answers: configure nothing ---------------------------------------
 if command -v debconf-set-selections >/dev/null; then
@@ -59,53 +42,14 @@ else
   log "debconf-set-selections missing; relying on DEBIAN_FRONTEND=noninteractive"
 fi
 
-# --- apt-get update only when the package is unknown --------------------------
-candidate() { apt-cache policy glance-api 2>/dev/null | awk '/Candidate:/ {print $2}'; }
-updated=false
-apt_update() {
-  log "running apt-get update"
-  apt-get update -q || die "apt-get update failed (are Debian's package mirrors reachable?)"
-  updated=true
-}
-cand=$(candidate)
-if [[ -z $cand || $cand == "(none)" ]]; then
-  log "glance-api not in the package lists"
-  apt_update
-  cand=$(candidate)
-  [[ -n $cand && $cand != "(none)" ]] || die "no installable glance-api package found after apt-get update (needs Debian bookworm 'main')"
-fi
-
-install_pkgs() {
-  apt-get install -y -q --no-install-recommends \
-    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
-    glance-api python3-glanceclient
-}
-log "installing glance-api $cand and python3-glanceclient (1-3 minutes)"
-if ! install_pkgs; then
-  $updated && die "apt-get install glance-api python3-glanceclient failed; see the output above"
-  # Stale package lists (a superseded version gone from the mirror): refresh once.
-  log "apt-get install failed; retrying once after apt-get update"
-  apt_update
-  install_pkgs || die "apt-get install glance-api python3-glanceclient failed; see the output above"
-fi
+log "installing glance-api and python3-glanceclient (1-3 minutes)"
+apt_install glance-api python3-glanceclient
 
 [[ -x /usr/bin/glance-api ]] || die "/usr/bin/glance-api still missing after apt-get install"
 [[ -x /usr/bin/glance-manage ]] || die "/usr/bin/glance-manage missing after apt-get install"
 
 # --- make sure the packaged service is neither running nor enabled ------------
-if [[ -d /run/systemd/system ]]; then
-  systemctl disable --now glance-api.service >/dev/null 2>&1 || true
-else
-  # No systemd as PID 1: stop via the init script (it uses its own pid file),
-  # then take it out of the runlevels.
-  if [[ -x /etc/init.d/glance-api ]]; then
-    /etc/init.d/glance-api stop >/dev/null 2>&1 || true
-  fi
-  systemctl disable glance-api.service >/dev/null 2>&1 || true
-fi
-if command -v update-rc.d >/dev/null && [[ -e /etc/init.d/glance-api ]]; then
-  update-rc.d glance-api disable >/dev/null 2>&1 || true
-fi
+disable_service glance-api
 if [[ -s /run/glance/glance-api.pid ]]; then
   pid=$(cat /run/glance/glance-api.pid)
   if kill -0 "$pid" 2>/dev/null; then

@@ -49,13 +49,7 @@ func (w *keyWriter) input(in *Input, items []Item) {
 	w.str(in.Method)
 	w.str(in.Path)
 	w.nilness(in.Query == nil)
-	w.count(len(in.Query))
-	keys, mark := sortedKeys(w, in.Query)
-	for _, k := range keys {
-		w.str(k)
-		w.strings(in.Query[k])
-	}
-	w.keys = w.keys[:mark]
+	writeMap(w, in.Query, (*keyWriter).strings)
 	w.value(in.Body)
 	w.nilness(in.Patch == nil)
 	w.count(len(in.Patch))
@@ -139,11 +133,16 @@ func (w *keyWriter) num(tag byte, v int64) {
 
 func (w *keyWriter) stringMap(m map[string]string) {
 	w.nilness(m == nil)
+	writeMap(w, m, (*keyWriter).str)
+}
+
+// writeMap writes the size of m and its members sorted by key, each value with val.
+func writeMap[V any](w *keyWriter, m map[string]V, val func(*keyWriter, V)) {
 	w.count(len(m))
 	keys, mark := sortedKeys(w, m)
 	for _, k := range keys {
 		w.str(k)
-		w.str(m[k])
+		val(w, m[k])
 	}
 	w.keys = w.keys[:mark]
 }
@@ -190,13 +189,7 @@ func (w *keyWriter) value(v any) {
 		}
 	case map[string]any:
 		w.b = append(w.b, 'o')
-		w.count(len(v))
-		keys, mark := sortedKeys(w, v)
-		for _, k := range keys {
-			w.str(k)
-			w.value(v[k])
-		}
-		w.keys = w.keys[:mark]
+		writeMap(w, v, (*keyWriter).value)
 	case map[string]string:
 		w.b = append(w.b, 'm')
 		w.stringMap(v)

@@ -98,25 +98,25 @@ func (r *results) series(wl, hop, kind string, f func(measurement) float64) []fl
 
 // ratio is f(a)/f(b) of each repeat, both measured in the same repeat.
 func (r *results) ratio(wl, a, b, kind string, f func(measurement) float64) []float64 {
-	var out []float64
-	for rep := range r.repeats() {
-		ma, ok1 := r.find(rep, wl, a, kind)
-		mb, ok2 := r.find(rep, wl, b, kind)
-		if ok1 && ok2 && f(mb) != 0 {
-			out = append(out, f(ma)/f(mb))
-		}
-	}
-	return out
+	return r.pairwise(wl, a, b, kind, f, func(x, y float64) (float64, bool) { return x / y, y != 0 })
 }
 
 // diff is f(a)-f(b) of each repeat.
 func (r *results) diff(wl, a, b, kind string, f func(measurement) float64) []float64 {
+	return r.pairwise(wl, a, b, kind, f, func(x, y float64) (float64, bool) { return x - y, true })
+}
+
+// pairwise combines f of hops a and b within each repeat that measured both.
+func (r *results) pairwise(wl, a, b, kind string, f func(measurement) float64, op func(x, y float64) (float64, bool)) []float64 {
 	var out []float64
 	for rep := range r.repeats() {
 		ma, ok1 := r.find(rep, wl, a, kind)
 		mb, ok2 := r.find(rep, wl, b, kind)
-		if ok1 && ok2 {
-			out = append(out, f(ma)-f(mb))
+		if !ok1 || !ok2 {
+			continue
+		}
+		if v, ok := op(f(ma), f(mb)); ok {
+			out = append(out, v)
 		}
 	}
 	return out

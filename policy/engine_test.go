@@ -88,8 +88,8 @@ func TestReloadKeepsLastGoodPolicy(t *testing.T) {
 	if e.Revision() == before {
 		t.Fatal("revision unchanged after a new policy")
 	}
-	if d, _, _ := e.Decide(context.Background(), input("reader")); d.Allow {
-		t.Fatal("new policy not in force")
+	if d, _, err := e.Decide(context.Background(), input("reader")); err != nil || d.Allow {
+		t.Fatalf("new policy not in force: %+v %v", d, err)
 	}
 }
 
@@ -180,8 +180,8 @@ visible_ids := set()
 	if err := e.Reload(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if d, _, _ := e.Decide(context.Background(), input()); d.Allow {
-		t.Fatal("a reload did not read the extra data again")
+	if d, _, err := e.Decide(context.Background(), input()); err != nil || d.Allow {
+		t.Fatalf("a reload did not read the extra data again: %+v %v", d, err)
 	}
 	fail = errors.New("reseller.file: unreadable")
 	if err := e.Reload(context.Background()); err == nil || !strings.Contains(err.Error(), "unreadable") {

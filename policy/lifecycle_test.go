@@ -121,8 +121,8 @@ func TestWatchSourceReloadsAndSurvivesBrokenPolicy(t *testing.T) {
 	}
 	writeFiles(t, dir, map[string]string{"p.rego": strings.Replace(allowReaders, `"reader" in`, `"admin" in`, 1)})
 	waitFor(t, func() bool { return e.Revision() != first })
-	if d, _, _ := e.Decide(context.Background(), input("reader")); d.Allow {
-		t.Fatal("the new policy is not in force")
+	if d, _, err := e.Decide(context.Background(), input("reader")); err != nil || d.Allow {
+		t.Fatalf("the new policy is not in force: %+v %v", d, err)
 	}
 	if e.Status().LastError != nil {
 		t.Fatal("a successful load left the old error in the status")
@@ -252,8 +252,8 @@ func TestSignedBundle(t *testing.T) {
 	// A new signed bundle is activated.
 	srv.set(makeBundle(t, "rev-4", strings.Replace(allowReaders, `"reader" in`, `"admin" in`, 1), priv, false), "4")
 	waitFor(t, func() bool { return e.Revision() == "rev-4" })
-	if d, _, _ := e.Decide(context.Background(), input("reader")); d.Allow {
-		t.Fatal("rev-4 not in force")
+	if d, _, err := e.Decide(context.Background(), input("reader")); err != nil || d.Allow {
+		t.Fatalf("rev-4 not in force: %+v %v", d, err)
 	}
 }
 

@@ -93,15 +93,15 @@ func TestMemoForgetsOnReload(t *testing.T) {
 	e, fsys := engineWith(t, map[string]string{"p.rego": publicOnly})
 	ctx := context.Background()
 	in := withImage(input("reader"), "public")
-	if d, _, _ := e.Decide(ctx, in); !d.Allow {
-		t.Fatal("not allowed")
+	if d, _, err := e.Decide(ctx, in); err != nil || !d.Allow {
+		t.Fatalf("not allowed: %+v %v", d, err)
 	}
 	fsys["p.rego"] = &fstest.MapFile{Data: []byte(strings.Replace(publicOnly, `== "public"`, `== "shared"`, 1))}
 	if err := e.Reload(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if d, _, _ := e.Decide(ctx, in); d.Allow {
-		t.Fatal("the old policy's answer survived the reload")
+	if d, _, err := e.Decide(ctx, in); err != nil || d.Allow {
+		t.Fatalf("the old policy's answer survived the reload: %+v %v", d, err)
 	}
 }
 
@@ -286,5 +286,28 @@ func TestInputKeyCoversInput(t *testing.T) {
 		if got, ok := inputKey(in, items); !ok || got == want {
 			t.Errorf("%s: the key did not change (ok %v)", name, ok)
 		}
+	}
+}
+
+// An input the key writer cannot write (a value of a type it does not know) is
+// evaluated every time and never remembered: Decide and VisibleIDs still answer.
+func TestMemoSkipsInputsWithoutKey(t *testing.T) {
+	e, _ := engineWith(t, map[string]string{"p.rego": publicOnly})
+	ctx := context.Background()
+	in := withImage(input("reader"), "public")
+	in.Body = struct{ Name string }{"x"}
+	if _, ok := inputKey(in, nil); ok {
+		t.Fatal("the input has a key")
+	}
+	for range 2 {
+		if d, _, err := e.Decide(ctx, in); err != nil || !d.Allow {
+			t.Fatalf("decision %+v %v", d, err)
+		}
+		if ids, err := e.VisibleIDs(ctx, in, []Item{{ID: "a", Visibility: "public"}}); err != nil || !ids["a"] {
+			t.Fatalf("ids %v %v", ids, err)
+		}
+	}
+	if d, p := memoSize(e.current.Load().memo); d != 0 || p != 0 {
+		t.Fatalf("memo holds %d decisions and %d pages of inputs without a key", d, p)
 	}
 }

@@ -223,3 +223,25 @@ func TestValidObjectFieldsElements(t *testing.T) {
 		}
 	}
 }
+
+// failingReseller is an enricher whose reseller lookup fails.
+type failingReseller struct{ stubEnricher }
+
+func (failingReseller) Reseller(context.Context, string, string, string) (map[string]any, error) {
+	return nil, errors.New("reseller endpoint down")
+}
+
+// A reseller lookup that fails denies the request 502 before any decision: deciding
+// without the limits would let a reseller's client see every image.
+func TestResellerLookupFailureDenies(t *testing.T) {
+	p := newGcoreProxy(t)
+	p.enricher = failingReseller{}
+	for _, target := range []string{"/v1/images/7/1", "/v1/images/7/1/" + stubImage} {
+		w := httptest.NewRecorder()
+		p.ServeHTTP(w, httptest.NewRequest("GET", target, nil))
+		var eb struct{ Error struct{ Type string } }
+		if err := json.Unmarshal(w.Body.Bytes(), &eb); err != nil || w.Code != http.StatusBadGateway || eb.Error.Type != codeEnrichError {
+			t.Errorf("%s: %d %s, want 502 %s", target, w.Code, w.Body, codeEnrichError)
+		}
+	}
+}

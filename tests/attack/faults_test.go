@@ -134,7 +134,10 @@ func TestFaultJWKSDownOrGarbage(t *testing.T) {
 		js.serve(fault.status, []byte(fault.body))
 		before := js.fetches.Load()
 		deadline := time.Now().Add(5 * time.Second)
-		for js.fetches.Load() < before+2 && time.Now().Before(deadline) {
+		for js.fetches.Load() < before+2 {
+			if time.Now().After(deadline) {
+				t.Fatalf("JWKS %s: the proxy did not fetch the key set again within 5 s (%d fetches)", fault.name, js.fetches.Load()-before)
+			}
 			time.Sleep(20 * time.Millisecond)
 		}
 		check("JWKS " + fault.name)
@@ -158,10 +161,17 @@ func TestFaultUnknownKidFlood(t *testing.T) {
 	startFetches := js.fetches.Load()
 	var wg sync.WaitGroup
 	var refused, other atomic.Int64
+	// Signed here: t.Fatal may not be called from the workers.
+	var tokens [8][40]string
+	for w := range tokens {
+		for i := range tokens[w] {
+			tokens[w][i] = signAs(t, jwt.SigningMethodRS256, attackerKey, map[string]any{"kid": fmt.Sprintf("flood-%d-%d", w, i)}, claimsFor("1000", "member"))
+		}
+	}
 	for w := 0; w < 8; w++ {
 		wg.Go(func() {
 			for i := 0; i < 40; i++ {
-				tk := signAs(t, jwt.SigningMethodRS256, attackerKey, map[string]any{"kid": fmt.Sprintf("flood-%d-%d", w, i)}, claimsFor("1000", "member"))
+				tk := tokens[w][i]
 				req, _ := http.NewRequest("GET", p.ProxyURL+"/v2/images", nil)
 				req.Header.Set("X-Auth-Token", tk)
 				resp, err := http.DefaultClient.Do(req)
@@ -359,7 +369,9 @@ func TestFaultClientAbortsUpload(t *testing.T) {
 				t.Fatalf("create: %d %s", created.StatusCode, body)
 			}
 			var img struct{ ID string }
-			_ = json.Unmarshal(body, &img)
+			if err := json.Unmarshal(body, &img); err != nil || img.ID == "" {
+				t.Fatalf("create answered %s: %v", body, err)
+			}
 			conn := dial(t, p.addr)
 			rid := "abandoned-" + framing
 			head := fmt.Sprintf("PUT /v2/images/%s/file HTTP/1.1\r\nHost: x\r\nX-Request-Id: %s\r\nX-Auth-Token: %s\r\nContent-Type: application/octet-stream\r\n", img.ID, rid, tok)

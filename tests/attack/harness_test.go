@@ -20,7 +20,6 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/imagegate/imagegate/audit"
-	"github.com/imagegate/imagegate/config"
 	"github.com/imagegate/imagegate/tests/testenv"
 )
 
@@ -282,16 +281,4 @@ func checkJSONError(t *testing.T, resp *http.Response, body []byte, status int, 
 	if typ != "" && eb.Error.Type != typ {
 		t.Errorf("error type %q, want %q (%s)", eb.Error.Type, typ, eb.Error.Message)
 	}
-}
-
-// dialectAccepted reports whether this build's configuration accepts a dialect, so that
-// rows of a dialect still being built are skipped with a reason rather than failing.
-func dialectAccepted(name string) error {
-	cfg := config.Default()
-	cfg.Dialect = name
-	err := cfg.Validate()
-	if err != nil && strings.Contains(err.Error(), "dialect") {
-		return err
-	}
-	return nil
 }

@@ -292,9 +292,9 @@ func TestLimitMaxInFlight(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := 0; i < 2; i++ {
 		wg.Go(func() {
-			resp, body := p.Request(t, "GET", "/v2/images", tok, nil)
-			if resp.StatusCode != 200 {
-				t.Errorf("held request: %d %s", resp.StatusCode, body)
+			resp, body, err := p.Do("GET", "/v2/images", tok, nil)
+			if err != nil || resp.StatusCode != 200 {
+				t.Errorf("held request: %v %s", err, body)
 			}
 		})
 	}
@@ -413,9 +413,9 @@ func TestLimitMaxInFlightData(t *testing.T) {
 	tok := p.Token(t, "1000", "member")
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		resp, body := p.Request(t, "GET", "/v2/images/"+streamImage+"/file", tok, nil)
-		if resp.StatusCode != 200 || string(body) != "image data" {
-			t.Errorf("held download: %d %s", resp.StatusCode, body)
+		resp, body, err := p.Do("GET", "/v2/images/"+streamImage+"/file", tok, nil)
+		if err != nil || resp.StatusCode != 200 || string(body) != "image data" {
+			t.Errorf("held download: %v %s", err, body)
 		}
 	})
 	<-entered

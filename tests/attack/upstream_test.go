@@ -32,6 +32,9 @@ const (
 // faultUpstream is the in-memory image API with faults on demand. It remembers every
 // request it answered with a fault, by request id.
 type faultUpstream struct {
+	// shape writes answers of the dialect under test, so that a fault reaches the check
+	// meant for it instead of being refused for the wrong shape.
+	shape    faultShape
 	api      http.Handler
 	requests func() []imageapi.RecordedRequest
 	slow     time.Duration
@@ -63,36 +66,37 @@ func (f *faultUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	})
 	f.mu.Unlock()
 
+	s := f.shape
 	switch fault {
 	case faultResetList:
-		resetAfter(w, "application/json", 4096, `{"images": [{"id": "`+imageapi.DemoImagePrivateA+`", "owner": "1000", "visibility": "private", "name": "t1000-private-db"}, `)
+		resetAfter(w, "application/json", 4096, s.pageOpen(2)+s.record(s.victim, s.victimOwner, "private", s.victimName)+", ")
 	case faultResetData:
 		resetAfter(w, "application/octet-stream", 1<<20, strings.Repeat("x", 64<<10))
 	case faultSlowHeaders:
 		time.Sleep(f.slow)
 		w.WriteHeader(http.StatusOK)
 	case faultBadShape:
-		writeJSON(w, `{"images": {"id": "x"}}`)
+		writeJSON(w, `{"`+s.listKey+`": {"id": "x"}}`)
 	case faultNoVisibility:
-		writeJSON(w, `{"images": [{"id": "`+imageapi.DemoImagePrivateA+`", "owner": "1000", "name": "t1000-private-db"}]}`)
+		writeJSON(w, s.page(s.record(s.victim, s.victimOwner, "", s.victimName)))
 	case faultGzip:
 		w.Header().Set("Content-Encoding", "gzip")
-		writeJSON(w, `{"images": []}`)
+		writeJSON(w, s.page())
 	case faultHuge:
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"images": [`)
-		item := `{"id": "` + imageapi.DemoImagePrivateA + `", "owner": "1000", "visibility": "private", "name": "t1000-private-db"},`
-		for i := 0; i < (2<<20)/len(item); i++ {
+		item := s.record(s.victim, s.victimOwner, "private", s.victimName) + ","
+		n := (2 << 20) / len(item)
+		_, _ = io.WriteString(w, s.pageOpen(n+1))
+		for i := 0; i < n; i++ {
 			_, _ = io.WriteString(w, item)
 		}
-		_, _ = io.WriteString(w, `{"id": "x", "owner": "2000", "visibility": "private"}]}`)
+		_, _ = io.WriteString(w, s.record("x", s.victimOwner, "private", "x")+"]}")
 	case faultWrongImage:
-		writeJSON(w, fmt.Sprintf(`{"id": %q, "owner": "1000", "visibility": "private", "name": "t1000-private-db", "status": "active"}`, imageapi.DemoImagePrivateA))
+		writeJSON(w, s.record(s.victim, s.victimOwner, "private", s.victimName))
 	case faultDuplicateID:
-		writeJSON(w, fmt.Sprintf(`{"images": [
-			{"id": %q, "owner": "2000", "visibility": "private", "name": "t2000-private"},
-			{"id": %q, "owner": "1000", "visibility": "private", "name": "t1000-private-db"}]}`,
-			imageapi.DemoImagePrivateB, imageapi.DemoImagePrivateB))
+		writeJSON(w, s.page(
+			s.record(s.own, s.attacker, "private", "own"),
+			s.record(s.own, s.victimOwner, "private", s.victimName)))
 	case faultCaseVariant:
 		writeJSON(w, fmt.Sprintf(`{"images": [
 			{"id": %q, "owner": "1000", "visibility": "private", "name": "t1000-private-db", "Visibility": "public", "Owner": "2000"}]}`,
@@ -104,6 +108,46 @@ func (f *faultUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			{"id": %q, "owner": "2000", "visibility": "private", "name": "t2000-private"}], "first": "/v2/images"}`,
 			imageapi.DemoImagePrivateA, imageapi.DemoImagePrivateC, imageapi.DemoImagePrivateB))
 	}
+}
+
+// faultShape writes list pages and image records as a dialect's upstream does.
+type faultShape struct {
+	listKey  string // the page's member holding the items
+	ownerKey string // the record's member naming the owning tenant
+	more     string // members every record of the dialect has (after the id)
+	// The attacker's own image and tenant, and a victim's private image.
+	own, attacker, victim, victimOwner, victimName string
+}
+
+var (
+	glanceFaults = faultShape{listKey: "images", ownerKey: "owner", more: `"status": "active", `,
+		own: imageapi.DemoImagePrivateB, attacker: imageapi.DemoTenantB,
+		victim: imageapi.DemoImagePrivateA, victimOwner: imageapi.DemoTenantA, victimName: "t1000-private-db"}
+	gcoreFaults = faultShape{listKey: "results", ownerKey: "project_id", more: `"region_id": ` + imageapi.GcoreRegion + `, `,
+		own: imageapi.GcoreImageGreenWeb, attacker: imageapi.GcoreProjectGreen,
+		victim: imageapi.GcoreImageIndie, victimOwner: imageapi.GcoreProjectIndie, victimName: "indie"}
+)
+
+// record is an image record; an empty visibility leaves the member out.
+func (s faultShape) record(id, owner, visibility, name string) string {
+	vis := ""
+	if visibility != "" {
+		vis = fmt.Sprintf(`"visibility": %q, `, visibility)
+	}
+	return fmt.Sprintf(`{"id": %q, %s%q: %q, %s"name": %q}`, id, s.more, s.ownerKey, owner, vis, name)
+}
+
+// pageOpen is the start of a page of n items, up to its first item.
+func (s faultShape) pageOpen(n int) string {
+	if s.listKey == "results" {
+		return fmt.Sprintf(`{"count": %d, "results": [`, n)
+	}
+	return `{"images": [`
+}
+
+// page is a whole page of items.
+func (s faultShape) page(items ...string) string {
+	return s.pageOpen(len(items)) + strings.Join(items, ", ") + "]}"
 }
 
 // recorded returns what the fault upstream answered for request id rid.

@@ -358,9 +358,19 @@ func (e *Env) TokenWith(t testing.TB, claims jwt.MapClaims) string {
 // Request sends one request to the proxy and returns the status and body.
 func (e *Env) Request(t testing.TB, method, path, token string, body io.Reader, header ...string) (*http.Response, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, e.ProxyURL+path, body)
+	resp, b, err := e.Do(method, path, token, body, header...)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return resp, b
+}
+
+// Do is Request returning its error instead of failing the test: for goroutines other
+// than the test's, where t.Fatal must not be called.
+func (e *Env) Do(method, path, token string, body io.Reader, header ...string) (*http.Response, []byte, error) {
+	req, err := http.NewRequest(method, e.ProxyURL+path, body)
+	if err != nil {
+		return nil, nil, err
 	}
 	if token != "" {
 		req.Header.Set("X-Auth-Token", token)
@@ -370,14 +380,14 @@ func (e *Env) Request(t testing.TB, method, path, token string, body io.Reader, 
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+		return nil, nil, fmt.Errorf("%s %s: %v", method, path, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("%s %s: read body: %v", method, path, err)
+		return nil, nil, fmt.Errorf("%s %s: read body: %v", method, path, err)
 	}
-	return resp, b
+	return resp, b, nil
 }
 
 // Events returns the decision events written so far. For a proxy in the test's process

@@ -66,6 +66,18 @@ func TestLoadRefusesWithTheKeyNamed(t *testing.T) {
 		{"region not a number", validYAML + "reseller: {region: eu-1}\n", "reseller.region"},
 		{"negative reseller ttl", validYAML + "reseller: {cache_ttl: -1s}\n", "reseller.cache_ttl"},
 		{"unknown reseller key", validYAML + "reseller: {sauce: data}\n", "sauce"},
+		{"negative watch interval", validYAML + "policy: {dir: p, watch_interval: -1s}\n", "policy.watch_interval"},
+		{"watch interval without dir", validYAML + "policy: {watch_interval: 5s}\n", "policy.watch_interval: needs policy.dir"},
+		{"bundle and dir", validYAML + "policy: {dir: p, bundle: {url: https://b.example}}\n", "policy.dir and policy.bundle.url exclude each other"},
+		{"bundle url not absolute", validYAML + "policy: {bundle: {url: b.example/x}}\n", "policy.bundle.url"},
+		{"bundle resource not a path", validYAML + "policy: {bundle: {url: https://b.example, resource: bundle.tar.gz}}\n", "policy.bundle.resource"},
+		{"bundle delays", validYAML + "policy: {bundle: {url: https://b.example, min_delay: 10s, max_delay: 5s}}\n", "policy.bundle.min_delay"},
+		{"bundle startup timeout", validYAML + "policy: {bundle: {url: https://b.example, startup_timeout: 0s}}\n", "policy.bundle.startup_timeout"},
+		{"http sink without url", validYAML + "audit: {sink: http}\n", "audit.url"},
+		{"http sink url not absolute", validYAML + "audit: {sink: http, url: collector/logs}\n", "audit.url"},
+		{"zero batch size", validYAML + "audit: {batch_size: 0}\n", "audit.batch_size"},
+		{"mask not a pointer", validYAML + "audit: {mask: [/input/principal/user, input]}\n", "audit.mask[1]"},
+		{"mask of everything", validYAML + "audit: {mask: [/]}\n", "audit.mask[0]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

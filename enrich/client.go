@@ -108,7 +108,7 @@ func New(opts Options) (*Client, error) {
 		return nil, fmt.Errorf("enrich: unknown dialect %q", opts.Dialect)
 	}
 	c := &Client{opts: opts, cache: newCache(opts.MaxEntries, opts.TTL, opts.Now)}
-	c.resellers = resellerCache{ttl: opts.ResellerTTL, now: opts.Now}
+	c.resellers = resellerCache{ttl: opts.ResellerTTL, max: opts.MaxEntries, now: opts.Now}
 	return c, nil
 }
 
@@ -275,6 +275,11 @@ func (c *Client) getJSON(ctx context.Context, path string, into any) (found bool
 	}
 	if err := dec.Decode(into); err != nil {
 		return false, fmt.Errorf("%w: GET %s: %v", ErrUpstream, path, err)
+	}
+	// One document and nothing after it, as json.Unmarshal would insist: an answer with
+	// more is not one the policy may decide on.
+	if _, err := dec.Token(); err != io.EOF {
+		return false, fmt.Errorf("%w: GET %s: data after the JSON answer", ErrUpstream, path)
 	}
 	return true, nil
 }

@@ -133,6 +133,9 @@ func TestFailuresAreErrors(t *testing.T) {
 		"500":      func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(500) },
 		"403":      func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(403) },
 		"not JSON": func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("<html>")) },
+		"data after the record": func(w http.ResponseWriter, _ *http.Request) {
+			_, _ = w.Write([]byte(`{"id":"img-1","visibility":"public","owner":"2000"} {"visibility":"private"}`))
+		},
 		"wrong id": func(w http.ResponseWriter, _ *http.Request) {
 			_, _ = w.Write([]byte(`{"id":"other","visibility":"public"}`))
 		},

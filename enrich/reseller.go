@@ -259,8 +259,11 @@ func LoadResellerFile(path string) (map[string]any, error) {
 // forgotten all at once when a write to reseller_image or shared_image passes through the
 // proxy: such writes are rare, and any of them may change what any caller sees.
 type resellerCache struct {
-	mu      sync.Mutex
-	ttl     time.Duration
+	mu  sync.Mutex
+	ttl time.Duration
+	// max bounds the entries (as Options.MaxEntries bounds the image cache): every
+	// caller's client and project is a key.
+	max     int
 	now     func() time.Time
 	gen     uint64
 	entries map[string]resellerEntry
@@ -272,7 +275,7 @@ type resellerEntry struct {
 }
 
 func (c *resellerCache) get(key string) ([]any, bool) {
-	if c.ttl <= 0 {
+	if c.ttl <= 0 || c.max <= 0 {
 		return nil, false
 	}
 	c.mu.Lock()
@@ -291,7 +294,7 @@ func (c *resellerCache) generation() uint64 {
 }
 
 func (c *resellerCache) put(gen uint64, key string, rows []any) {
-	if c.ttl <= 0 {
+	if c.ttl <= 0 || c.max <= 0 {
 		return
 	}
 	c.mu.Lock()
@@ -302,7 +305,27 @@ func (c *resellerCache) put(gen uint64, key string, rows []any) {
 	if c.entries == nil {
 		c.entries = map[string]resellerEntry{}
 	}
+	if _, ok := c.entries[key]; !ok && len(c.entries) >= c.max {
+		c.evict()
+	}
 	c.entries[key] = resellerEntry{rows: rows, exp: c.now().Add(c.ttl)}
+}
+
+// evict drops the expired entries, and if none had expired, one at random (Go's map
+// order): it runs only when the cache is full.
+func (c *resellerCache) evict() {
+	now := c.now()
+	for k, e := range c.entries {
+		if !now.Before(e.exp) {
+			delete(c.entries, k)
+		}
+	}
+	for k := range c.entries {
+		if len(c.entries) < c.max {
+			break
+		}
+		delete(c.entries, k)
+	}
 }
 
 func (c *resellerCache) forget() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -209,5 +210,24 @@ shared_image:
 	}
 	if _, err := LoadResellerFile(filepath.Join(dir, "absent.yaml")); err == nil || !strings.Contains(err.Error(), "reseller.file") {
 		t.Errorf("absent file: %v", err)
+	}
+}
+
+// The reseller cache is bounded by MaxEntries like the image cache: callers of many
+// clients and projects do not grow it without end.
+func TestResellerCacheBounded(t *testing.T) {
+	c, _ := gcoreClient(t, func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"count":0,"results":[]}`))
+	})
+	for i := range 250 {
+		if _, err := c.Reseller(context.Background(), "", fmt.Sprint(i), fmt.Sprint(1000+i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.resellers.mu.Lock()
+	n := len(c.resellers.entries)
+	c.resellers.mu.Unlock()
+	if n == 0 || n > 100 {
+		t.Fatalf("reseller cache holds %d entries, bound 100", n)
 	}
 }

@@ -64,16 +64,11 @@ func readLimitedSized(r io.Reader, limit, size int64) ([]byte, error) {
 	return b, nil
 }
 
-// decodeStrictJSON parses one JSON document and refuses what two parsers could read
+// decodeStrictJSONDepth parses one JSON document and refuses what two parsers could read
 // differently: duplicate object keys (the policy would see one value and the upstream
-// perhaps the other), trailing data, invalid UTF-8 and excessive nesting. Numbers stay
-// json.Number so that no precision is lost between what the policy sees and what is sent.
-func decodeStrictJSON(data []byte) (any, error) {
-	return decodeStrictJSONDepth(data, defaultMaxJSONDepth)
-}
-
-// decodeStrictJSONDepth is decodeStrictJSON with nesting bounded by maxDepth levels
-// (defaultMaxJSONDepth when maxDepth ≤ 0).
+// perhaps the other), trailing data, invalid UTF-8 and nesting over maxDepth levels
+// (defaultMaxJSONDepth when maxDepth ≤ 0). Numbers stay json.Number so that no precision
+// is lost between what the policy sees and what is sent.
 func decodeStrictJSONDepth(data []byte, maxDepth int) (any, error) {
 	if maxDepth <= 0 {
 		maxDepth = defaultMaxJSONDepth

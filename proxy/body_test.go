@@ -28,7 +28,7 @@ func TestDecodeStrictJSON(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := decodeStrictJSON([]byte(tt.in))
+			_, err := decodeStrictJSONDepth([]byte(tt.in), 0)
 			if tt.name == "trailing garbage" {
 				if err == nil {
 					t.Fatal("trailing garbage accepted")
@@ -49,7 +49,7 @@ func TestDecodeStrictJSON(t *testing.T) {
 }
 
 func TestDecodeStrictJSONKeepsNumbers(t *testing.T) {
-	v, err := decodeStrictJSON([]byte(`{"min_disk": 12345678901234567890}`))
+	v, err := decodeStrictJSONDepth([]byte(`{"min_disk": 12345678901234567890}`), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,10 @@ func TestParsePointer(t *testing.T) {
 
 func TestParsePatch(t *testing.T) {
 	good := `[{"op":"replace","path":"/name","value":"x"},{"op":"remove","path":"/foo"},{"op":"add","path":"/k","value":null}]`
-	doc, _ := decodeStrictJSON([]byte(good))
+	doc, err := decodeStrictJSONDepth([]byte(good), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ops, err := parsePatch(doc)
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +108,7 @@ func TestParsePatch(t *testing.T) {
 		`[{"op":1,"path":"/a"}]`,
 		`[{"op":"add","path":"a"}]`,
 	} {
-		doc, err := decodeStrictJSON([]byte(bad))
+		doc, err := decodeStrictJSONDepth([]byte(bad), 0)
 		if err != nil {
 			t.Fatalf("%s: %v", bad, err)
 		}

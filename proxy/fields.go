@@ -15,21 +15,6 @@ import (
 // json, a browser — reads the core field. The obligations therefore read exactly the
 // names they mean, as those clients do.
 
-// readListedImage reads id, owner and visibility of an image record by their exact names.
-func readListedImage(raw []byte) (listedImage, error) {
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &obj); err != nil {
-		return listedImage{}, err
-	}
-	var li listedImage
-	for name, dst := range map[string]*string{"id": &li.ID, "owner": &li.Owner, "visibility": &li.Visibility} {
-		if _, err := fieldString(obj, name, dst); err != nil {
-			return listedImage{}, err
-		}
-	}
-	return li, nil
-}
-
 // exactString reads the string field name of a JSON object; ok is false when it is
 // absent or null.
 func exactString(raw []byte, name string) (v string, ok bool, err error) {

@@ -40,7 +40,7 @@ func FuzzDecodeStrictJSON(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		v, err := decodeStrictJSON(data)
+		v, err := decodeStrictJSONDepth(data, 0)
 		var std any
 		dec := json.NewDecoder(bytes.NewReader(data))
 		dec.UseNumber()
@@ -99,7 +99,7 @@ func FuzzParsePatch(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		doc, err := decodeStrictJSON(data)
+		doc, err := decodeStrictJSONDepth(data, 0)
 		if err != nil {
 			return
 		}

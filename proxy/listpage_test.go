@@ -12,6 +12,22 @@ import (
 	"github.com/imagegate/imagegate/policy"
 )
 
+// readListedImage reads id, owner and visibility of an image record by their exact names,
+// with encoding/json: the reference the fast readers are held to.
+func readListedImage(raw []byte) (listedImage, error) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return listedImage{}, err
+	}
+	var li listedImage
+	for name, dst := range map[string]*string{"id": &li.ID, "owner": &li.Owner, "visibility": &li.Visibility} {
+		if _, err := fieldString(obj, name, dst); err != nil {
+			return listedImage{}, err
+		}
+	}
+	return li, nil
+}
+
 // readImagePageReference is how the list filter read a page before readImagePage: the
 // page into a map, the items into raw messages, each item with readListedImage.
 // readImagePage must read every page as it did.

@@ -47,10 +47,8 @@ func (p *Proxy) limitInFlight(next http.Handler) http.Handler {
 		select {
 		case p.inFlight <- struct{}{}:
 		default:
-			p.metrics.Rejected.WithLabelValues(codeOverloaded).Inc()
-			w.Header().Set("Retry-After", "1")
 			x := &exchange{start: time.Now(), requestID: requestID(r)}
-			p.deny(w, x, http.StatusServiceUnavailable, codeOverloaded, "too many requests in flight", nil)
+			p.overloaded(w, x, "requests")
 			p.logDecision(r, x)
 			return
 		}
@@ -61,6 +59,13 @@ func (p *Proxy) limitInFlight(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(w, r)
 	})
+}
+
+// overloaded answers 503 with Retry-After: a bound on what is in flight is reached.
+func (p *Proxy) overloaded(w http.ResponseWriter, x *exchange, what string) {
+	p.metrics.Rejected.WithLabelValues(codeOverloaded).Inc()
+	w.Header().Set("Retry-After", "1")
+	p.deny(w, x, http.StatusServiceUnavailable, codeOverloaded, "too many "+what+" in flight", nil)
 }
 
 // limitData bounds the image data transfers in flight: each holds a copy buffer, an
@@ -76,9 +81,7 @@ func (p *Proxy) limitData(next http.Handler) http.Handler {
 		select {
 		case p.dataInFlight <- struct{}{}:
 		default:
-			p.metrics.Rejected.WithLabelValues(codeOverloaded).Inc()
-			w.Header().Set("Retry-After", "1")
-			p.deny(w, x, http.StatusServiceUnavailable, codeOverloaded, "too many image data transfers in flight", nil)
+			p.overloaded(w, x, "image data transfers")
 			return
 		}
 		defer func() { <-p.dataInFlight }()
@@ -228,12 +231,13 @@ func (p *Proxy) readBody(next http.Handler) http.Handler {
 				return
 			}
 		}
-		rc := http.NewResponseController(w)
+		var rc *http.ResponseController
 		if d := p.cfg.Limits.BodyReadTimeout.D(); d > 0 {
+			rc = http.NewResponseController(w)
 			_ = rc.SetReadDeadline(time.Now().Add(d))
 		}
 		raw, err := readLimited(r.Body, p.cfg.Limits.MaxJSONBodyBytes)
-		if err == nil {
+		if err == nil && rc != nil {
 			_ = rc.SetReadDeadline(time.Time{})
 		}
 		// Otherwise the deadline stays: net/http then drops the connection after the
@@ -253,23 +257,8 @@ func (p *Proxy) readBody(next http.Handler) http.Handler {
 			p.deny(w, x, http.StatusBadRequest, codeBadBody, "reading the request body failed", nil)
 			return
 		}
-		if len(raw) > 0 {
-			doc, err := decodeStrictJSONDepth(raw, p.cfg.Limits.MaxJSONDepth)
-			if err != nil {
-				p.deny(w, x, http.StatusBadRequest, codeBadBody, err.Error(), nil)
-				return
-			}
-			x.body = doc
-			if x.op.Body == route.BodyPatch {
-				ops, err := parsePatch(doc)
-				if err != nil {
-					p.deny(w, x, http.StatusBadRequest, codeBadBody, err.Error(), nil)
-					return
-				}
-				x.patch = ops
-			}
-		} else if x.op.Body == route.BodyPatch {
-			p.deny(w, x, http.StatusBadRequest, codeBadBody, "PATCH needs a JSON Patch document", nil)
+		if x.body, x.patch, err = DecodeBody(x.op, raw, p.cfg.Limits.MaxJSONDepth); err != nil {
+			p.deny(w, x, http.StatusBadRequest, codeBadBody, err.Error(), nil)
 			return
 		}
 		// The upstream reads exactly the bytes the policy decided on.
@@ -338,7 +327,8 @@ func (p *Proxy) decide(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		x := exchangeOf(r)
 		start := time.Now()
-		d, revision, err := p.policy.Decide(r.Context(), p.input(r, x))
+		in := p.input(r, x)
+		d, revision, err := p.policy.Decide(r.Context(), in)
 		x.policyTime = time.Since(start)
 		x.revision = revision
 		p.metrics.ObserveStage("policy", x.policyTime)
@@ -349,7 +339,7 @@ func (p *Proxy) decide(next http.Handler) http.Handler {
 		}
 		x.decision, x.decided = d, true
 		if p.shadow != nil {
-			p.runShadow(r, x)
+			p.runShadow(r, x, in)
 		}
 		if !d.Allow && p.cfg.Policy.DryRun {
 			// Roll-out mode: the denial is logged, the request goes through.
@@ -379,10 +369,10 @@ func (p *Proxy) decide(next http.Handler) http.Handler {
 	})
 }
 
-// runShadow evaluates the shadow policy on the same input and counts whether it agrees.
-// Its answer never changes what the caller gets.
-func (p *Proxy) runShadow(r *http.Request, x *exchange) {
-	d, _, err := p.shadow.Decide(r.Context(), p.input(r, x))
+// runShadow evaluates the shadow policy on the enforced policy's input and counts
+// whether it agrees. Its answer never changes what the caller gets.
+func (p *Proxy) runShadow(r *http.Request, x *exchange, in *policy.Input) {
+	d, _, err := p.shadow.Decide(r.Context(), in)
 	if err != nil {
 		p.metrics.ShadowDecisions.WithLabelValues("error").Inc()
 		p.log.Warn("shadow policy failed", "request_id", x.requestID, "error", err)

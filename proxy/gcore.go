@@ -194,11 +194,13 @@ func readGcoreImage(raw []byte) (policy.Item, error) {
 	if err != nil {
 		return policy.Item{}, err
 	}
+	// Strings are decoded as encoding/json decodes them (invalid UTF-8 becomes U+FFFD), as
+	// the Glance reader does: the id the filter judges is the id every client reads.
 	var it policy.Item
-	if it.ID, err = unquote(id); err != nil || it.ID == "" {
+	if err := stringValue(id, &it.ID); err != nil || it.ID == "" {
 		return policy.Item{}, errors.New("no id")
 	}
-	if it.Visibility, err = unquote(visibility); err != nil || it.Visibility == "" {
+	if err := stringValue(visibility, &it.Visibility); err != nil || it.Visibility == "" {
 		return policy.Item{}, errors.New("no visibility")
 	}
 	if it.Owner, err = rawID(project, "project_id"); err != nil {

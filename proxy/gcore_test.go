@@ -245,3 +245,27 @@ func TestResellerLookupFailureDenies(t *testing.T) {
 		}
 	}
 }
+
+// readGcoreImage decodes id and visibility as encoding/json does, and refuses a record
+// whose id or visibility is missing, null or not a string.
+func TestReadGcoreImageStrings(t *testing.T) {
+	rec := func(id, vis string) []byte {
+		return []byte(`{"id":` + id + `,"project_id":7,"region_id":1,"visibility":` + vis + `}`)
+	}
+	var want struct{ ID string }
+	if err := json.Unmarshal(rec("\"a\xffb\"", `"private"`), &want); err != nil {
+		t.Fatal(err)
+	}
+	it, err := readGcoreImage(rec("\"a\xffb\"", `"private"`))
+	if err != nil || it.ID != want.ID || it.ID != "a\uFFFDb" {
+		t.Fatalf("id %q (%v), encoding/json reads %q", it.ID, err, want.ID)
+	}
+	if it, err := readGcoreImage(rec(`"a\u0062"`, `"pri\u0076ate"`)); err != nil || it.ID != "ab" || it.Visibility != "private" {
+		t.Fatalf("escaped strings: %+v %v", it, err)
+	}
+	for _, bad := range [][2]string{{`null`, `"private"`}, {`7`, `"private"`}, {`""`, `"private"`}, {`"a"`, `null`}, {`"a"`, `1`}} {
+		if _, err := readGcoreImage(rec(bad[0], bad[1])); err == nil {
+			t.Errorf("id %s, visibility %s: read without error", bad[0], bad[1])
+		}
+	}
+}
